@@ -1,0 +1,15 @@
+//! Amazon States Language (ASL) as AWS Step Functions runs it.
+//!
+//! This crate parses and validates state machine definitions, evaluates JSONPath paths, payload
+//! templates, intrinsic functions and Choice rules, and decides state transitions with the pure
+//! [`step`] function. It never does I/O, never reads a clock and never draws randomness of its
+//! own: time and entropy arrive as arguments, so every decision can be replayed.
+
+pub mod error;
+pub mod intrinsics;
+pub mod path;
+pub mod rng;
+
+pub use error::Failure;
+pub use path::{Env, Path};
+pub use rng::Rng;
