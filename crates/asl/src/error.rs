@@ -8,7 +8,7 @@ use std::fmt;
 
 /// Predefined ASL error names.
 pub mod names {
-    /// Matches every error except `States.DataLimitExceeded` and `States.Runtime`.
+    /// Matches every error except `States.Runtime`.
     pub const ALL: &str = "States.ALL";
     /// A payload exceeded the 256 KiB limit.
     pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
@@ -70,9 +70,11 @@ impl Failure {
         Failure::new(names::INTRINSIC_FAILURE, cause)
     }
 
-    /// Whether `States.ALL` may catch or retry this error (it never covers these two).
+    /// Whether no Retry or Catch can handle this error. AWS documents both `States.Runtime` and
+    /// `States.DataLimitExceeded` as terminal, but real executions show `States.ALL` catching a
+    /// task's `States.DataLimitExceeded`, so only `States.Runtime` is terminal here.
     pub fn is_terminal(&self) -> bool {
-        self.error == names::RUNTIME || self.error == names::DATA_LIMIT_EXCEEDED
+        self.error == names::RUNTIME
     }
 
     /// Whether an `ErrorEquals` list matches this error, as AWS decides it.

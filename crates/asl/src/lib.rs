@@ -5,10 +5,16 @@
 //! [`step`] function. It never does I/O, never reads a clock and never draws randomness of its
 //! own: time and entropy arrive as arguments, so every decision can be replayed.
 
+pub mod choice;
+pub mod definition;
+pub mod driver;
 pub mod error;
+pub mod execution;
+pub mod history;
 pub mod intrinsics;
 pub mod path;
 pub mod rng;
+pub mod template;
 
 pub use error::Failure;
 pub use path::{Env, Path};

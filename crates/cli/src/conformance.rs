@@ -1,0 +1,137 @@
+//! The conformance runner: runs corpus cases recorded against AWS and writes one result per case.
+//!
+//! The corpus format is described in the corpus's `README.md`: `index.json` lists the cases and
+//! each case holds a definition, an input, the API that was called and AWS's recorded answer. The
+//! runner writes the JSON lines that `score.py` grades. Cases it cannot run yet are skipped with a
+//! reason printed in the summary, never guessed.
+
+use anyhow::{Context, Result};
+use asl::definition::StateMachine;
+use asl::driver::{self, TaskAnswer};
+use asl::execution::{ExecutionInfo, Status};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The fixed start time of conformance runs, so outputs that print it are reproducible.
+const START: &str = "2024-01-01T00:00:00Z";
+
+/// Runs every case under `corpus` and writes results to `out`.
+pub fn run(corpus: &Path, out: &Path) -> Result<()> {
+    let cases = list_cases(corpus)?;
+    let mut file =
+        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let mut ran = 0usize;
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    for path in &cases {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let case: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?;
+        match run_case(&case) {
+            Ok(mut result) => {
+                result.insert("id".into(), case.get("id").cloned().unwrap_or(Value::Null));
+                writeln!(file, "{}", Value::Object(result))?;
+                ran += 1;
+            }
+            Err(reason) => *skipped.entry(reason).or_default() += 1,
+        }
+    }
+    println!(
+        "ran {ran} of {} cases; results in {}",
+        cases.len(),
+        out.display()
+    );
+    for (reason, n) in skipped {
+        println!("skipped {n:>4}: {reason}");
+    }
+    Ok(())
+}
+
+fn list_cases(corpus: &Path) -> Result<Vec<PathBuf>> {
+    let index = corpus.join("index.json");
+    if index.exists() {
+        let text = std::fs::read_to_string(&index)?;
+        let rows: Vec<Value> = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a JSON array", index.display()))?;
+        return Ok(rows
+            .iter()
+            .filter_map(|r| r.get("path").and_then(Value::as_str))
+            .map(|p| corpus.join(p))
+            .collect());
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![corpus.join("cases")];
+    while let Some(dir) = stack.pop() {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+type CaseResult = std::result::Result<Map<String, Value>, String>;
+
+fn run_case(case: &Value) -> CaseResult {
+    let api = case.get("api").and_then(Value::as_str).unwrap_or_default();
+    match api {
+        "start_execution" | "start_execution(express)" | "start_sync_execution" => execute(case),
+        other => Err(format!("API '{other}' is not supported by the runner yet")),
+    }
+}
+
+fn execute(case: &Value) -> CaseResult {
+    let definition = case.get("definition").ok_or("case has no definition")?;
+    let def = StateMachine::from_value(definition).map_err(|problems| {
+        format!(
+            "definition rejected: {}",
+            problems.first().map(|p| p.message.as_str()).unwrap_or("?")
+        )
+    })?;
+    if case.get("kind").and_then(Value::as_str) != Some("pure") {
+        return Err("cases that call outside services are not supported yet".into());
+    }
+    let input = case.get("input").cloned().unwrap_or(json!({}));
+    let start = START.parse().map_err(|e| format!("bad start time: {e}"))?;
+    let info = ExecutionInfo::new(
+        &driver::local_state_machine_arn("conformance"),
+        "case",
+        input,
+        start,
+    );
+    let outcome = driver::run(&def, info, 7, &mut |task| {
+        TaskAnswer::fail(
+            "States.TaskFailed",
+            &format!("no task runner for '{}'", task.resource),
+        )
+    });
+    let mut result = Map::new();
+    result.insert("status".into(), json!(outcome.status.as_str()));
+    match outcome.status {
+        Status::Succeeded => {
+            result.insert("output".into(), outcome.output.unwrap_or(Value::Null));
+        }
+        _ => {
+            if let Some(f) = outcome.failure {
+                result.insert("error".into(), json!(f.error));
+                result.insert("cause".into(), json!(f.cause));
+            }
+        }
+    }
+    let types: Vec<Value> = outcome
+        .history
+        .iter()
+        .map(|e| Value::String(e.event_type.clone()))
+        .collect();
+    result.insert("history_event_types".into(), Value::Array(types));
+    Ok(result)
+}
