@@ -78,6 +78,154 @@ pub struct Outcome {
 struct Pending {
     at: Timestamp,
     seq: u64,
+    slot: usize,
+}
+
+/// An execution in progress on the virtual clock.
+///
+/// [`run`] drives one to its end; tests that must act mid-run (stop an execution while it waits)
+/// call [`Runner::advance`] and [`Runner::stop`] themselves.
+pub struct Runner<'d> {
+    def: &'d StateMachine,
+    execution: Option<Execution>,
+    history: Vec<HistoryEvent>,
+    queue: BinaryHeap<Reverse<Pending>>,
+    slots: Vec<Option<Event>>,
+    seed: u64,
+    started: Timestamp,
+    now: Timestamp,
+}
+
+impl<'d> Runner<'d> {
+    /// Starts an execution; its first transitions run at once.
+    pub fn start(
+        def: &'d StateMachine,
+        info: ExecutionInfo,
+        seed: u64,
+        tasks: &mut dyn FnMut(&TaskCommand) -> TaskAnswer,
+    ) -> Self {
+        let started = info.start_time;
+        let mut runner = Runner {
+            def,
+            execution: Some(Execution::new(info)),
+            history: Vec::new(),
+            queue: BinaryHeap::new(),
+            slots: Vec::new(),
+            seed,
+            started,
+            now: started,
+        };
+        runner.apply(Event::Start, tasks);
+        runner
+    }
+
+    /// The execution's status now.
+    pub fn status(&self) -> Status {
+        self.execution
+            .as_ref()
+            .map(|e| e.status)
+            .unwrap_or(Status::Running)
+    }
+
+    /// The virtual time now.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn apply(&mut self, event: Event, tasks: &mut dyn FnMut(&TaskCommand) -> TaskAnswer) {
+        let Some(execution) = self.execution.take() else {
+            return;
+        };
+        self.seed = self
+            .seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let s = step(self.def, execution, event, self.now, self.seed);
+        self.execution = Some(s.execution);
+        self.history.extend(s.events);
+        for command in s.commands {
+            let (at, event) = match command {
+                Command::RunTask(task) => answer(&task, tasks(&task), self.now),
+                Command::StartTimer { thread, wake, at } => {
+                    (at, Event::TimerFired { thread, wake })
+                }
+                Command::ExecutionTimeout { at } => (at, Event::TimedOut),
+                Command::CancelTask { .. } => continue,
+            };
+            self.slots.push(Some(event));
+            self.queue.push(Reverse(Pending {
+                at: at.max(self.now),
+                seq: self.slots.len() as u64,
+                slot: self.slots.len() - 1,
+            }));
+        }
+    }
+
+    /// Delivers the next pending event, moving the virtual clock to its time. Returns `false` when
+    /// the execution has ended or nothing is pending.
+    pub fn advance(&mut self, tasks: &mut dyn FnMut(&TaskCommand) -> TaskAnswer) -> bool {
+        if self.status() != Status::Running {
+            return false;
+        }
+        let Some(Reverse(pending)) = self.queue.pop() else {
+            return false;
+        };
+        self.now = pending.at;
+        if let Some(event) = self.slots.get_mut(pending.slot).and_then(Option::take) {
+            self.apply(event, tasks);
+        }
+        true
+    }
+
+    /// Stops the execution (`StopExecution`).
+    pub fn stop(&mut self, error: Option<String>, cause: Option<String>) {
+        self.apply(Event::Stop { error, cause }, &mut |_| {
+            TaskAnswer::fail(names::TASK_FAILED, "the execution was stopped")
+        });
+    }
+
+    /// Ends the run and reports how it went.
+    pub fn finish(self) -> Outcome {
+        let (status, output, failure) = match self.execution {
+            Some(e) => (e.status, e.output, e.failure),
+            None => (Status::Running, None, None),
+        };
+        Outcome {
+            status,
+            output,
+            failure,
+            history: self.history,
+            started: self.started,
+            ended: self.now,
+        }
+    }
+}
+
+fn answer(task: &TaskCommand, answer: TaskAnswer, now: Timestamp) -> (Timestamp, Event) {
+    let limit = SignedDuration::from_secs(task.timeout_seconds.min(i64::MAX as u64 / 4) as i64);
+    if answer.duration > limit {
+        let event = Event::TaskFailed {
+            thread: task.thread,
+            wake: task.wake,
+            error: names::TIMEOUT.to_string(),
+            cause: String::new(),
+        };
+        return (now + limit, event);
+    }
+    let event = match answer.result {
+        TaskResult::Succeed(output) => Event::TaskSucceeded {
+            thread: task.thread,
+            wake: task.wake,
+            output,
+        },
+        TaskResult::Fail { error, cause } => Event::TaskFailed {
+            thread: task.thread,
+            wake: task.wake,
+            error,
+            cause,
+        },
+    };
+    (now + answer.duration, event)
 }
 
 /// Runs an execution to its end. `tasks` answers every task the execution runs; `seed` makes
@@ -88,91 +236,9 @@ pub fn run(
     seed: u64,
     tasks: &mut dyn FnMut(&TaskCommand) -> TaskAnswer,
 ) -> Outcome {
-    let started = info.start_time;
-    let mut now = started;
-    let mut execution = Execution::new(info);
-    let mut history = Vec::new();
-    let mut queue: BinaryHeap<Reverse<(Pending, usize)>> = BinaryHeap::new();
-    let mut slots: Vec<Option<Event>> = Vec::new();
-    let mut seq = 0u64;
-    let mut next_seed = seed;
-    let mut event = Some(Event::Start);
-    loop {
-        if let Some(e) = event.take() {
-            next_seed = next_seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let s = step(def, execution, e, now, next_seed);
-            execution = s.execution;
-            history.extend(s.events);
-            for command in s.commands {
-                let (at, answer) = match command {
-                    Command::RunTask(task) => {
-                        let answer = tasks(&task);
-                        let limit = SignedDuration::from_secs(
-                            task.timeout_seconds.min(i64::MAX as u64 / 4) as i64,
-                        );
-                        if answer.duration > limit {
-                            (
-                                now + limit,
-                                Event::TaskFailed {
-                                    thread: task.thread,
-                                    wake: task.wake,
-                                    error: names::TIMEOUT.to_string(),
-                                    cause: String::new(),
-                                },
-                            )
-                        } else {
-                            let event = match answer.result {
-                                TaskResult::Succeed(output) => Event::TaskSucceeded {
-                                    thread: task.thread,
-                                    wake: task.wake,
-                                    output,
-                                },
-                                TaskResult::Fail { error, cause } => Event::TaskFailed {
-                                    thread: task.thread,
-                                    wake: task.wake,
-                                    error,
-                                    cause,
-                                },
-                            };
-                            (now + answer.duration, event)
-                        }
-                    }
-                    Command::StartTimer { thread, wake, at } => {
-                        (at, Event::TimerFired { thread, wake })
-                    }
-                    Command::ExecutionTimeout { at } => (at, Event::TimedOut),
-                    Command::CancelTask { .. } => continue,
-                };
-                seq += 1;
-                slots.push(Some(answer));
-                queue.push(Reverse((
-                    Pending {
-                        at: at.max(now),
-                        seq,
-                    },
-                    slots.len() - 1,
-                )));
-            }
-        }
-        if execution.status != Status::Running {
-            break;
-        }
-        let Some(Reverse((pending, slot))) = queue.pop() else {
-            break;
-        };
-        now = pending.at;
-        event = slots.get_mut(slot).and_then(Option::take);
-    }
-    Outcome {
-        status: execution.status,
-        output: execution.output,
-        failure: execution.failure,
-        history,
-        started,
-        ended: now,
-    }
+    let mut runner = Runner::start(def, info, seed, tasks);
+    while runner.advance(tasks) {}
+    runner.finish()
 }
 
 /// A state machine ARN for in-memory runs of a definition called `name`.

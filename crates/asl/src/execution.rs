@@ -63,6 +63,8 @@ pub struct ExecutionInfo {
     pub input: Value,
     /// How many times the execution was redriven.
     pub redrive_count: u32,
+    /// Whether this is an Express execution (no history kept, not redrivable).
+    pub express: bool,
 }
 
 impl ExecutionInfo {
@@ -91,7 +93,24 @@ impl ExecutionInfo {
             start_time,
             input,
             redrive_count: 0,
+            express: false,
         }
+    }
+
+    /// Facts for an Express execution: its ARN has AWS's `express:<machine>:<name>:<id>` form.
+    pub fn new_express(
+        state_machine_arn: &str,
+        name: &str,
+        id: &str,
+        input: Value,
+        start_time: Timestamp,
+    ) -> Self {
+        let mut info = ExecutionInfo::new(state_machine_arn, name, input, start_time);
+        if let Some((prefix, machine)) = state_machine_arn.split_once(":stateMachine:") {
+            info.arn = format!("{prefix}:express:{machine}:{name}:{id}");
+        }
+        info.express = true;
+        info
     }
 }
 
@@ -729,21 +748,26 @@ impl<'d> Run<'d> {
             return Value::Null;
         };
         let info = &self.exec.info;
+        let mut execution = json!({
+            "Id": info.arn,
+            "Input": info.input,
+            "Name": info.name,
+            "RoleArn": info.role_arn,
+            "StartTime": iso(info.start_time),
+        });
+        if let (false, Value::Object(m)) = (info.express, &mut execution) {
+            // Express executions cannot be redriven, and AWS leaves the field out for them.
+            m.insert("RedriveCount".into(), Value::from(info.redrive_count));
+        }
+        let mut current = json!({ "EnteredTime": iso(t.entered_time), "Name": state.name });
+        if let (StateKind::Task(_), Value::Object(m)) = (&state.kind, &mut current) {
+            // AWS shows the retry count only to states that can be retried by a worker.
+            m.insert("RetryCount".into(), Value::from(t.retry_count));
+        }
         let mut ctx = json!({
-            "Execution": {
-                "Id": info.arn,
-                "Input": info.input,
-                "Name": info.name,
-                "RoleArn": info.role_arn,
-                "StartTime": iso(info.start_time),
-                "RedriveCount": info.redrive_count,
-            },
+            "Execution": execution,
             "StateMachine": { "Id": info.state_machine_arn, "Name": info.state_machine_name },
-            "State": {
-                "EnteredTime": iso(t.entered_time),
-                "Name": state.name,
-                "RetryCount": t.retry_count,
-            },
+            "State": current,
         });
         if let (Some(token), Value::Object(m)) = (task_token, &mut ctx) {
             m.insert("Task".into(), json!({ "Token": token }));

@@ -102,18 +102,35 @@ fn execute(case: &Value) -> CaseResult {
     }
     let input = case.get("input").cloned().unwrap_or(json!({}));
     let start = START.parse().map_err(|e| format!("bad start time: {e}"))?;
-    let info = ExecutionInfo::new(
-        &driver::local_state_machine_arn("conformance"),
-        "case",
-        input,
-        start,
-    );
-    let outcome = driver::run(&def, info, 7, &mut |task| {
+    let arn = driver::local_state_machine_arn("conformance");
+    let express = case.get("state_machine_type").and_then(Value::as_str) == Some("EXPRESS");
+    let info = if express {
+        ExecutionInfo::new_express(
+            &arn,
+            "case",
+            "00000000-0000-4000-8000-000000000000",
+            input,
+            start,
+        )
+    } else {
+        ExecutionInfo::new(&arn, "case", input, start)
+    };
+    let mut tasks = |task: &asl::execution::TaskCommand| {
         TaskAnswer::fail(
             "States.TaskFailed",
             &format!("no task runner for '{}'", task.resource),
         )
-    });
+    };
+    let mut runner = driver::Runner::start(&def, info, 7, &mut tasks);
+    // A case recorded as ABORTED is one whose test called StopExecution while the execution
+    // waited; do the same once the execution first has to wait.
+    let stopped_by_test =
+        case.pointer("/expected/status").and_then(Value::as_str) == Some("ABORTED");
+    if stopped_by_test {
+        runner.stop(None, None);
+    }
+    while runner.advance(&mut tasks) {}
+    let outcome = runner.finish();
     let mut result = Map::new();
     result.insert("status".into(), json!(outcome.status.as_str()));
     match outcome.status {
