@@ -1521,15 +1521,16 @@ impl<'d> Run<'d> {
             ));
         }
         let mut inputs = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            let input = match &map.item_selector {
-                None => item.clone(),
-                Some(selector) => {
-                    let mut ctx = if state.uses_context {
-                        context.clone()
-                    } else {
-                        self.context(tid, state, None)
-                    };
+        match &map.item_selector {
+            None => inputs = items,
+            Some(selector) => {
+                // One context for every item: only its `Map.Item` part changes.
+                let mut ctx = if state.uses_context {
+                    context
+                } else {
+                    self.context(tid, state, None)
+                };
+                for (index, item) in items.into_iter().enumerate() {
                     if let Value::Object(m) = &mut ctx {
                         m.insert(
                             "Map".into(),
@@ -1537,12 +1538,11 @@ impl<'d> Run<'d> {
                         );
                     }
                     match self.evaluate(tid, selector, &effective, &ctx) {
-                        Ok(v) => v,
+                        Ok(v) => inputs.push(v),
                         Err(f) => return Body::Failed(f),
                     }
                 }
-            };
-            inputs.push(input);
+            }
         }
         let n = inputs.len();
         self.emit(
