@@ -61,8 +61,9 @@ pub struct ExecutionInfo {
     pub start_time: Timestamp,
     /// The execution input.
     pub input: Value,
-    /// How many times the execution was redriven.
-    pub redrive_count: u32,
+    /// How many times the execution was redriven; `None` for synchronous Express executions,
+    /// whose context object AWS shows without the field.
+    pub redrive_count: Option<u32>,
     /// Whether this is an Express execution (no history kept, not redrivable).
     pub express: bool,
 }
@@ -92,20 +93,25 @@ impl ExecutionInfo {
             role_arn: format!("arn:aws:iam::{account_prefix}:role/weir-execution"),
             start_time,
             input,
-            redrive_count: 0,
+            redrive_count: Some(0),
             express: false,
         }
     }
 
     /// Facts for an Express execution: its ARN has AWS's `express:<machine>:<name>:<id>` form.
+    /// `sync` marks one started by `StartSyncExecution`.
     pub fn new_express(
         state_machine_arn: &str,
         name: &str,
         id: &str,
         input: Value,
         start_time: Timestamp,
+        sync: bool,
     ) -> Self {
         let mut info = ExecutionInfo::new(state_machine_arn, name, input, start_time);
+        if sync {
+            info.redrive_count = None;
+        }
         if let Some((prefix, machine)) = state_machine_arn.split_once(":stateMachine:") {
             info.arn = format!("{prefix}:express:{machine}:{name}:{id}");
         }
@@ -755,9 +761,8 @@ impl<'d> Run<'d> {
             "RoleArn": info.role_arn,
             "StartTime": iso(info.start_time),
         });
-        if let (false, Value::Object(m)) = (info.express, &mut execution) {
-            // Express executions cannot be redriven, and AWS leaves the field out for them.
-            m.insert("RedriveCount".into(), Value::from(info.redrive_count));
+        if let (Some(count), Value::Object(m)) = (info.redrive_count, &mut execution) {
+            m.insert("RedriveCount".into(), Value::from(count));
         }
         let mut current = json!({ "EnteredTime": iso(t.entered_time), "Name": state.name });
         if let (StateKind::Task(_), Value::Object(m)) = (&state.kind, &mut current) {

@@ -104,6 +104,7 @@ fn execute(case: &Value) -> CaseResult {
     let start = START.parse().map_err(|e| format!("bad start time: {e}"))?;
     let arn = driver::local_state_machine_arn("conformance");
     let express = case.get("state_machine_type").and_then(Value::as_str) == Some("EXPRESS");
+    let sync = case.get("api").and_then(Value::as_str) == Some("start_sync_execution");
     let info = if express {
         ExecutionInfo::new_express(
             &arn,
@@ -111,6 +112,7 @@ fn execute(case: &Value) -> CaseResult {
             "00000000-0000-4000-8000-000000000000",
             input,
             start,
+            sync,
         )
     } else {
         ExecutionInfo::new(&arn, "case", input, start)
