@@ -6,6 +6,7 @@
 use crate::choice::{ChoiceRule, Comparison, Operand};
 use crate::path::Path;
 use crate::template::{Dynamic, Template};
+use crate::validate::{self, Diagnostic, Severity, ValidationOptions};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -410,6 +411,46 @@ impl StateMachine {
         } else {
             Err(cx.problems)
         }
+    }
+
+    /// Validates a definition with AWS's rules and converts it: the one way to load a definition.
+    /// Every problem comes back as a diagnostic with its location.
+    pub fn load(def: &Value, options: &ValidationOptions) -> Result<StateMachine, Vec<Diagnostic>> {
+        let diagnostics = validate::validate_with(def, options);
+        if validate::has_errors(&diagnostics) {
+            return Err(diagnostics);
+        }
+        StateMachine::from_value(def).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| Diagnostic {
+                    severity: Severity::Error,
+                    code: validate::codes::SCHEMA_VALIDATION_FAILED.to_string(),
+                    message: p.message,
+                    location: Some(p.location),
+                })
+                .collect()
+        })
+    }
+
+    /// Like [`StateMachine::load`], from JSON text (syntax errors are worded as AWS words them).
+    pub fn load_text(
+        text: &str,
+        options: &ValidationOptions,
+    ) -> Result<StateMachine, Vec<Diagnostic>> {
+        let diagnostics = validate::validate_text(text, options);
+        if validate::has_errors(&diagnostics) {
+            return Err(diagnostics);
+        }
+        let value = crate::json_text::parse(text).map_err(|e| {
+            vec![Diagnostic {
+                severity: Severity::Error,
+                code: validate::codes::INVALID_JSON_DESCRIPTION.to_string(),
+                message: e.full_message(),
+                location: Some(e.location),
+            }]
+        })?;
+        StateMachine::load(&value, options)
     }
 
     /// Walks the scopes to the one a thread runs in: `[(state, branch), ...]` from the top.

@@ -1215,8 +1215,8 @@ impl<'d> Run<'d> {
         heartbeat: Option<u64>,
     ) {
         let wake = self.exec.fresh_id();
-        let (label, attempt) = match self.thread(tid) {
-            Some(t) => (t.label.clone(), t.retry_count),
+        let (label, attempt, entered) = match self.thread(tid) {
+            Some(t) => (t.label.clone(), t.retry_count, t.entered_event_id),
             None => return,
         };
         if let Some(t) = self.thread_mut(tid) {
@@ -1285,12 +1285,14 @@ impl<'d> Run<'d> {
                 )),
             );
         }
+        // The entered event id makes each visit of the state (a loop, a rerun of a Map or
+        // Parallel after a retry) distinct; the attempt makes each retry distinct.
         let idempotency_key = if label.is_empty() {
-            format!("{}/{}/{}", self.exec.info.arn, state.name, attempt)
+            format!("{}/{}/{entered}/{attempt}", self.exec.info.arn, state.name)
         } else {
             format!(
-                "{}/{}/{}/{}",
-                self.exec.info.arn, label, state.name, attempt
+                "{}/{label}/{}/{entered}/{attempt}",
+                self.exec.info.arn, state.name
             )
         };
         self.commands.push(Command::RunTask(TaskCommand {
@@ -1791,11 +1793,12 @@ impl<'d> Run<'d> {
                 fan.failures += 1;
                 let total = fan.results.len();
                 let tolerant = fan.tolerated_count.is_some() || fan.tolerated_percentage.is_some();
-                let over_count = fan.tolerated_count.is_none_or(|c| fan.failures as u64 > c);
+                // With both thresholds set, exceeding either one fails the Map.
+                let over_count = fan.tolerated_count.is_some_and(|c| fan.failures as u64 > c);
                 let over_pct = fan
                     .tolerated_percentage
-                    .is_none_or(|p| (fan.failures as f64) * 100.0 / (total as f64) > p);
-                if !tolerant || (over_count && over_pct) {
+                    .is_some_and(|p| (fan.failures as f64) * 100.0 / (total as f64) > p);
+                if !tolerant || over_count || over_pct {
                     let failure = if tolerant {
                         Failure::new(
                             names::EXCEED_TOLERATED_FAILURE_THRESHOLD,

@@ -12,9 +12,11 @@ pub mod error;
 pub mod execution;
 pub mod history;
 pub mod intrinsics;
+pub mod json_text;
 pub mod path;
 pub mod rng;
 pub mod template;
+pub mod validate;
 
 pub use error::Failure;
 pub use path::{Env, Path};
