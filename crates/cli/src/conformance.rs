@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use asl::definition::StateMachine;
 use asl::driver::{self, TaskAnswer};
 use asl::execution::{ExecutionInfo, Status};
+use asl::validate::{self, ValidationOptions};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -85,16 +86,81 @@ fn run_case(case: &Value) -> CaseResult {
     let api = case.get("api").and_then(Value::as_str).unwrap_or_default();
     match api {
         "start_execution" | "start_execution(express)" | "start_sync_execution" => execute(case),
+        "validate_state_machine_definition" => validate_definition(case),
+        "api_error:create_state_machine"
+            if case.pointer("/api_args/versionDescription").is_none() =>
+        {
+            create_state_machine(case)
+        }
         other => Err(format!("API '{other}' is not supported by the runner yet")),
     }
 }
 
+/// The definition as the test sent it: its text when recorded, else the JSON value.
+fn definition_text(case: &Value) -> Option<String> {
+    match case.get("definition_text") {
+        Some(Value::String(text)) => Some(text.clone()),
+        _ => case
+            .get("definition")
+            .filter(|d| !d.is_null())
+            .map(Value::to_string),
+    }
+}
+
+fn options(case: &Value) -> ValidationOptions {
+    let kind = case
+        .pointer("/api_args/type")
+        .or_else(|| case.get("state_machine_type"))
+        .and_then(Value::as_str);
+    ValidationOptions {
+        express: kind == Some("EXPRESS"),
+    }
+}
+
+/// `ValidateStateMachineDefinition`: the result and every diagnostic.
+fn validate_definition(case: &Value) -> CaseResult {
+    let text = definition_text(case).ok_or("case has no definition")?;
+    let diagnostics = validate::validate_text(&text, &options(case));
+    let ok = !validate::has_errors(&diagnostics);
+    let mut result = Map::new();
+    result.insert("status".into(), json!("VALIDATED"));
+    result.insert("result".into(), json!(if ok { "OK" } else { "FAIL" }));
+    result.insert(
+        "diagnostics".into(),
+        serde_json::to_value(&diagnostics).map_err(|e| e.to_string())?,
+    );
+    Ok(result)
+}
+
+/// `CreateStateMachine` of a definition: `InvalidDefinition` when AWS's rules reject it.
+fn create_state_machine(case: &Value) -> CaseResult {
+    let text = definition_text(case).ok_or("case has no definition")?;
+    let mut result = Map::new();
+    match StateMachine::load_text(&text, &options(case)) {
+        Ok(_) => {
+            result.insert("status".into(), json!("CREATED"));
+        }
+        Err(diagnostics) => {
+            result.insert("status".into(), json!("API_ERROR"));
+            result.insert("error".into(), json!("InvalidDefinition"));
+            result.insert(
+                "cause".into(),
+                json!(validate::invalid_definition_cause(&diagnostics, &text)),
+            );
+        }
+    }
+    Ok(result)
+}
+
 fn execute(case: &Value) -> CaseResult {
     let definition = case.get("definition").ok_or("case has no definition")?;
-    let def = StateMachine::from_value(definition).map_err(|problems| {
+    let def = StateMachine::load(definition, &options(case)).map_err(|diagnostics| {
         format!(
             "definition rejected: {}",
-            problems.first().map(|p| p.message.as_str()).unwrap_or("?")
+            diagnostics
+                .first()
+                .map(|d| d.message.as_str())
+                .unwrap_or("?")
         )
     })?;
     if case.get("kind").and_then(Value::as_str) != Some("pure") {
