@@ -22,7 +22,7 @@ pub enum ChoiceRule {
     /// `Variable` with one comparison operator.
     Compare {
         /// `Variable`.
-        variable: Path,
+        variable: Box<Path>,
         /// The operator and its operand.
         comparison: Comparison,
     },
@@ -360,7 +360,7 @@ mod tests {
 
     fn check(op: &str, operand: Value, variable: Value) -> Result<bool, Failure> {
         let rule = ChoiceRule::Compare {
-            variable: Path::parse("$.v").expect("path"),
+            variable: Box::new(Path::parse("$.v").expect("path")),
             comparison: Comparison::new(op, Operand::Const(operand)).expect("operator"),
         };
         let input = json!({ "v": variable, "other": "x" });
@@ -458,7 +458,7 @@ mod tests {
     #[test]
     fn is_present_on_a_missing_variable_is_false_not_an_error() {
         let rule = ChoiceRule::Compare {
-            variable: Path::parse("$.missing").expect("path"),
+            variable: Box::new(Path::parse("$.missing").expect("path")),
             comparison: Comparison::Is(TypeTest::Present, false),
         };
         let input = json!({});
@@ -474,7 +474,7 @@ mod tests {
     #[test]
     fn a_missing_variable_is_a_runtime_error() {
         let rule = ChoiceRule::Compare {
-            variable: Path::parse("$.missing").expect("path"),
+            variable: Box::new(Path::parse("$.missing").expect("path")),
             comparison: Comparison::Is(TypeTest::Null, true),
         };
         let input = json!({});
@@ -515,7 +515,7 @@ mod tests {
             variables: &vars,
         };
         let less = ChoiceRule::Compare {
-            variable: Path::parse("$.a").expect("path"),
+            variable: Box::new(Path::parse("$.a").expect("path")),
             comparison: Comparison::new(
                 "NumericLessThan",
                 Operand::Path(Path::parse("$.b").expect("path")),
@@ -523,7 +523,7 @@ mod tests {
             .expect("op"),
         };
         let missing = ChoiceRule::Compare {
-            variable: Path::parse("$.a").expect("path"),
+            variable: Box::new(Path::parse("$.a").expect("path")),
             comparison: Comparison::new(
                 "NumericLessThan",
                 Operand::Path(Path::parse("$.zz").expect("path")),

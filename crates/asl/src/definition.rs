@@ -720,10 +720,8 @@ fn fail_text(
 ) -> Option<FailText> {
     if let Some(v) = obj.get(key) {
         let s = v.as_str()?;
-        if ql == QueryLanguage::Jsonata {
-            if let Some(expr) = crate::template::jsonata_expression(s) {
-                return Some(FailText::Jsonata(expr.to_string()));
-            }
+        if let (QueryLanguage::Jsonata, Some(expr)) = (ql, crate::template::jsonata_expression(s)) {
+            return Some(FailText::Jsonata(expr.to_string()));
         }
         return Some(FailText::Const(s.to_string()));
     }
@@ -918,7 +916,7 @@ fn choice(obj: &Map<String, Value>, at: &str, ql: QueryLanguage, cx: &mut Ctx) -
                     let here = format!("{at}/Choices/{i}");
                     let c = c.as_object()?;
                     Some(ChoiceBranch {
-                        rule: rule(c, &here, ql, cx)?,
+                        rule: rule(c, &here, cx)?,
                         next: c
                             .get("Next")
                             .and_then(Value::as_str)
@@ -940,7 +938,7 @@ fn choice(obj: &Map<String, Value>, at: &str, ql: QueryLanguage, cx: &mut Ctx) -
     }
 }
 
-fn rule(obj: &Map<String, Value>, at: &str, ql: QueryLanguage, cx: &mut Ctx) -> Option<ChoiceRule> {
+fn rule(obj: &Map<String, Value>, at: &str, cx: &mut Ctx) -> Option<ChoiceRule> {
     if let Some(cond) = obj.get("Condition") {
         return Some(match cond {
             Value::String(s) => match crate::template::jsonata_expression(s) {
@@ -962,7 +960,7 @@ fn rule(obj: &Map<String, Value>, at: &str, ql: QueryLanguage, cx: &mut Ctx) -> 
         Some(
             list.iter()
                 .enumerate()
-                .filter_map(|(i, r)| rule(r.as_object()?, &format!("{at}/{key}/{i}"), ql, cx))
+                .filter_map(|(i, r)| rule(r.as_object()?, &format!("{at}/{key}/{i}"), cx))
                 .collect(),
         )
     };
@@ -973,7 +971,7 @@ fn rule(obj: &Map<String, Value>, at: &str, ql: QueryLanguage, cx: &mut Ctx) -> 
         return Some(ChoiceRule::Or(rules));
     }
     if let Some(inner) = obj.get("Not") {
-        let inner = rule(inner.as_object()?, &format!("{at}/Not"), ql, cx)?;
+        let inner = rule(inner.as_object()?, &format!("{at}/Not"), cx)?;
         return Some(ChoiceRule::Not(Box::new(inner)));
     }
     let variable = path_field(obj, "Variable", at, cx)?;
@@ -993,7 +991,7 @@ fn rule(obj: &Map<String, Value>, at: &str, ql: QueryLanguage, cx: &mut Ctx) -> 
         };
         return match Comparison::new(op, operand) {
             Ok(comparison) => Some(ChoiceRule::Compare {
-                variable,
+                variable: Box::new(variable),
                 comparison,
             }),
             Err(message) => {

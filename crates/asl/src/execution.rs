@@ -464,10 +464,11 @@ fn iso(t: Timestamp) -> String {
 /// Splits a Task resource into AWS's `resourceType` and `resource` history fields.
 pub fn resource_parts(resource: &str) -> (String, String) {
     if let Some(rest) = resource.strip_prefix("arn:aws:states:::") {
-        if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
-            if let Some((service, action)) = sdk.split_once(':') {
-                return (format!("aws-sdk:{service}"), action.to_string());
-            }
+        if let Some((service, action)) = rest
+            .strip_prefix("aws-sdk:")
+            .and_then(|sdk| sdk.split_once(':'))
+        {
+            return (format!("aws-sdk:{service}"), action.to_string());
         }
         if let Some((service, action)) = rest.split_once(':') {
             return (service.to_string(), action.to_string());
@@ -782,13 +783,11 @@ impl<'d> Run<'d> {
 
     /// Prefixes a `States.Runtime` cause the way AWS reports errors raised inside a state.
     fn in_state(&self, tid: ThreadId, mut failure: Failure) -> Failure {
-        if failure.error == names::RUNTIME {
-            if let Some(t) = self.thread(tid) {
-                failure.cause = format!(
-                    "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
-                    t.state, t.entered_event_id, failure.cause
-                );
-            }
+        if let (true, Some(t)) = (failure.error == names::RUNTIME, self.thread(tid)) {
+            failure.cause = format!(
+                "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+                t.state, t.entered_event_id, failure.cause
+            );
         }
         failure
     }
