@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use asl::definition::StateMachine;
 use asl::driver::{self, TaskAnswer};
 use asl::execution::{ExecutionInfo, Status};
+use asl::validate::{self, Diagnostic, ValidationOptions};
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,9 @@ enum Command {
     Validate {
         /// The definition (Amazon States Language JSON).
         definition: PathBuf,
+        /// Validate for an EXPRESS state machine (no activities, `.sync` or callbacks).
+        #[arg(long)]
+        express: bool,
     },
     /// Run every case of a conformance corpus and write one JSON result line per case.
     Conformance {
@@ -58,7 +62,10 @@ fn main() -> ExitCode {
             input,
             history,
         } => run(&definition, &input, history),
-        Command::Validate { definition } => validate(&definition),
+        Command::Validate {
+            definition,
+            express,
+        } => validate(&definition, express),
         Command::Conformance { corpus, out } => conformance::run(&corpus, &out).map(|_| true),
     };
     match result {
@@ -71,26 +78,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn read_json(path: &Path) -> Result<Value> {
+/// Loads a definition, or explains every problem in it with its location.
+fn load_definition(path: &Path) -> Result<StateMachine> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
-}
-
-/// Loads a definition, or explains every problem in it.
-fn load_definition(path: &Path) -> Result<StateMachine> {
-    let value = read_json(path)?;
-    StateMachine::from_value(&value).map_err(|problems| {
-        let list: Vec<String> = problems
-            .iter()
-            .map(|p| format!("  {}: {}", p.location, p.message))
-            .collect();
+    StateMachine::load_text(&text, &ValidationOptions::default()).map_err(|diagnostics| {
+        let list: Vec<String> = diagnostics.iter().map(describe).collect();
         anyhow::anyhow!(
             "{} is not a valid state machine:\n{}",
             path.display(),
             list.join("\n")
         )
     })
+}
+
+/// One diagnostic as a line for people: `  CODE at /States/X/Next: message`.
+fn describe(d: &Diagnostic) -> String {
+    match &d.location {
+        Some(at) => format!("  {} at {at}: {}", d.code, d.message),
+        None => format!("  {}: {}", d.code, d.message),
+    }
 }
 
 fn run(path: &Path, input: &str, show_history: bool) -> Result<bool> {
@@ -144,15 +151,15 @@ fn rand_seed() -> u64 {
     (t.as_nanosecond() as u64) ^ u64::from(std::process::id())
 }
 
-fn validate(path: &Path) -> Result<bool> {
-    match load_definition(path) {
-        Ok(_) => {
-            println!("OK");
-            Ok(true)
-        }
-        Err(e) => {
-            println!("{e:#}");
-            Ok(false)
-        }
-    }
+fn validate(path: &Path, express: bool) -> Result<bool> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let diagnostics = validate::validate_text(&text, &ValidationOptions { express });
+    let ok = !validate::has_errors(&diagnostics);
+    let report = serde_json::json!({
+        "result": if ok { "OK" } else { "FAIL" },
+        "diagnostics": diagnostics,
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(ok)
 }
