@@ -23,7 +23,7 @@ use crate::error::{Failure, names};
 use crate::history::{self, HistoryEvent};
 use crate::path::{Env, Path};
 use crate::rng::Rng;
-use crate::template::Template;
+use crate::template::{Template, jsonata_unsupported};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -942,12 +942,8 @@ impl<'d> Run<'d> {
                         context: &context,
                         variables: &t.variables,
                     };
-                    let mut jsonata = |expr: &str| -> Result<bool, Failure> {
-                        Err(Failure::new(
-                            names::QUERY_EVALUATION_ERROR,
-                            format!("JSONata expressions are not supported yet: {{% {expr} %}}"),
-                        ))
-                    };
+                    let mut jsonata =
+                        |expr: &str| -> Result<bool, Failure> { Err(jsonata_unsupported(expr)) };
                     let mut chosen = None;
                     let mut error = None;
                     for (i, branch) in choice.choices.iter().enumerate() {
@@ -1093,10 +1089,7 @@ impl<'d> Run<'d> {
                     ))
                 })
             }
-            Some(Amount::Jsonata(expr)) => Err(Failure::new(
-                names::QUERY_EVALUATION_ERROR,
-                format!("JSONata expressions are not supported yet: {{% {expr} %}}"),
-            )),
+            Some(Amount::Jsonata(expr)) => Err(jsonata_unsupported(expr)),
         }
     }
 
@@ -1174,10 +1167,7 @@ impl<'d> Run<'d> {
                 let v = d.evaluate(&env, &mut self.rng, field)?;
                 Ok(Some(value_text(&v)))
             }
-            Some(FailText::Jsonata(expr)) => Err(Failure::new(
-                names::QUERY_EVALUATION_ERROR,
-                format!("JSONata expressions are not supported yet: {{% {expr} %}}"),
-            )),
+            Some(FailText::Jsonata(expr)) => Err(jsonata_unsupported(expr)),
         }
     }
 
@@ -1636,10 +1626,7 @@ impl<'d> Run<'d> {
                     ))
                 })
             }
-            Some(Tolerance::Jsonata(expr)) => Err(Failure::new(
-                names::QUERY_EVALUATION_ERROR,
-                format!("JSONata expressions are not supported yet: {{% {expr} %}}"),
-            )),
+            Some(Tolerance::Jsonata(expr)) => Err(jsonata_unsupported(expr)),
         }
     }
 

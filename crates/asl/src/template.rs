@@ -168,12 +168,18 @@ impl Template {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             Template::Dynamic(d) => d.evaluate(env, rng, d.as_str()),
-            Template::Jsonata(expr) => Err(Failure::new(
-                crate::error::names::QUERY_EVALUATION_ERROR,
-                format!("JSONata expressions are not supported yet: {{% {expr} %}}"),
-            )),
+            Template::Jsonata(expr) => Err(jsonata_unsupported(expr)),
         }
     }
+}
+
+/// The failure for a JSONata expression, until the JSONata engine evaluates them.
+// FIXME(issue #3): evaluate JSONata instead of failing.
+pub fn jsonata_unsupported(expr: &str) -> Failure {
+    Failure::new(
+        crate::error::names::QUERY_EVALUATION_ERROR,
+        format!("JSONata expressions are not supported yet: {{% {expr} %}}"),
+    )
 }
 
 /// The expression inside a `{% ... %}` string, or `None` for an ordinary string.
