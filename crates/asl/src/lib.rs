@@ -16,6 +16,7 @@ pub mod json_text;
 pub mod path;
 pub mod rng;
 pub mod template;
+pub mod test_state;
 pub mod validate;
 
 pub use error::Failure;

@@ -4,11 +4,20 @@
 //! each case holds a definition, an input, the API that was called and AWS's recorded answer. The
 //! runner writes the JSON lines that `score.py` grades. Cases it cannot run yet are skipped with a
 //! reason printed in the summary, never guessed.
+//!
+//! `lambda` cases run with the scripted functions of [`lambda`]; TestState cases go through
+//! [`asl::test_state::test_state`].
+
+mod lambda;
 
 use anyhow::{Context, Result};
 use asl::definition::StateMachine;
 use asl::driver::{self, TaskAnswer};
 use asl::execution::{ExecutionInfo, Status};
+use asl::test_state::{
+    FieldValidationMode, InspectionLevel, Mock, MockErrorOutput, StateConfiguration,
+    TestStateRequest,
+};
 use asl::validate::{self, ValidationOptions};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -87,6 +96,7 @@ fn run_case(case: &Value) -> CaseResult {
     match api {
         "start_execution" | "start_execution(express)" | "start_sync_execution" => execute(case),
         "validate_state_machine_definition" => validate_definition(case),
+        "test_state" | "api_error:test_state" => test_state(case),
         "api_error:create_state_machine"
             if case.pointer("/api_args/versionDescription").is_none() =>
         {
@@ -163,9 +173,14 @@ fn execute(case: &Value) -> CaseResult {
                 .unwrap_or("?")
         )
     })?;
-    if case.get("kind").and_then(Value::as_str) != Some("pure") {
-        return Err("cases that call outside services are not supported yet".into());
-    }
+    let mut functions = match case.get("kind").and_then(Value::as_str) {
+        Some("pure") => None,
+        Some("lambda") if lambda::Functions::covers(definition) => {
+            Some(lambda::Functions::from_case(case, 11)?)
+        }
+        Some("lambda") => return Err("lambda cases that call other services too".into()),
+        _ => return Err("cases that call outside services are not supported yet".into()),
+    };
     let input = case.get("input").cloned().unwrap_or(json!({}));
     let start = START.parse().map_err(|e| format!("bad start time: {e}"))?;
     let arn = driver::local_state_machine_arn("conformance");
@@ -183,11 +198,14 @@ fn execute(case: &Value) -> CaseResult {
     } else {
         ExecutionInfo::new(&arn, "case", input, start)
     };
-    let mut tasks = |task: &asl::execution::TaskCommand| {
-        TaskAnswer::fail(
+    // The task answerer is not told the virtual time; the only use of it, the HTTP Date header of
+    // `lambda:invoke`'s result, carries the execution's start time instead.
+    let mut tasks = |task: &asl::execution::TaskCommand| match functions.as_mut() {
+        Some(functions) => functions.answer(task, start),
+        None => TaskAnswer::fail(
             "States.TaskFailed",
             &format!("no task runner for '{}'", task.resource),
-        )
+        ),
     };
     let mut runner = driver::Runner::start(&def, info, 7, &mut tasks);
     // A case recorded as ABORTED is one whose test called StopExecution while the execution
@@ -218,5 +236,106 @@ fn execute(case: &Value) -> CaseResult {
         .map(|e| Value::String(e.event_type.clone()))
         .collect();
     result.insert("history_event_types".into(), Value::Array(types));
+    Ok(result)
+}
+
+/// `TestState`: the request from `test_state_args` (or, for rejected requests, `api_args`).
+fn test_state(case: &Value) -> CaseResult {
+    let expected_cause = case
+        .pointer("/expected/cause")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if expected_cause.starts_with("Mock result schema validation error") {
+        return Err("TestState mock result validation needs the AWS service API models".into());
+    }
+    let args = case
+        .get("test_state_args")
+        .filter(|a| a.is_object())
+        .or_else(|| case.get("api_args"))
+        .cloned()
+        .unwrap_or(json!({}));
+    let text = |key: &str| args.get(key).and_then(Value::as_str).map(str::to_string);
+    let mock = args.get("mock").filter(|m| m.is_object()).map(|m| Mock {
+        result: m.get("result").and_then(Value::as_str).map(str::to_string),
+        error_output: m
+            .get("errorOutput")
+            .filter(|e| e.is_object())
+            .map(|e| MockErrorOutput {
+                error: e.get("error").and_then(Value::as_str).map(str::to_string),
+                cause: e.get("cause").and_then(Value::as_str).map(str::to_string),
+            }),
+        field_validation_mode: m
+            .get("fieldValidationMode")
+            .and_then(Value::as_str)
+            .and_then(FieldValidationMode::parse)
+            .unwrap_or_default(),
+    });
+    let state_configuration = args
+        .get("stateConfiguration")
+        .filter(|c| c.is_object())
+        .map(|c| StateConfiguration {
+            retrier_retry_count: c.get("retrierRetryCount").and_then(Value::as_u64),
+            error_caused_by_state: c
+                .get("errorCausedByState")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            map_iteration_failure_count: c.get("mapIterationFailureCount").and_then(Value::as_u64),
+            map_item_reader_data: c
+                .get("mapItemReaderData")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        });
+    let request = TestStateRequest {
+        definition: definition_text(case).ok_or("case has no definition")?,
+        state_name: text("stateName"),
+        input: case
+            .get("input")
+            .filter(|i| !i.is_null())
+            .map(Value::to_string),
+        role_arn: text("roleArn"),
+        inspection_level: text("inspectionLevel")
+            .as_deref()
+            .and_then(InspectionLevel::parse)
+            .unwrap_or_default(),
+        reveal_secrets: args
+            .get("revealSecrets")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        variables: text("variables"),
+        mock,
+        context: text("context"),
+        state_configuration,
+        now: START.parse().map_err(|e| format!("bad start time: {e}"))?,
+        seed: 7,
+    };
+    let mut result = Map::new();
+    match asl::test_state::test_state(&request) {
+        Ok(response) => {
+            let Value::Object(wire) = response.to_json() else {
+                return Err("TestState answer is not an object".into());
+            };
+            for (key, value) in wire {
+                // The output is JSON text on the wire; `output_json` is how score.py takes it.
+                let key = if key == "output" {
+                    "output_json".into()
+                } else {
+                    key
+                };
+                result.insert(key, value);
+            }
+        }
+        Err(asl::test_state::TestStateError::JsonataNotSupported) => {
+            return Err("TestState of JSONata states is not supported yet (issue #3)".into());
+        }
+        Err(e) if e.is_unsupported() => {
+            return Err("TestState of a Task without a mock would call its service".into());
+        }
+        Err(e) => {
+            result.insert("status".into(), json!("API_ERROR"));
+            result.insert("error".into(), json!(e.code()));
+            result.insert("cause".into(), json!(e.to_string()));
+            result.insert("operation".into(), json!("TestState"));
+        }
+    }
     Ok(result)
 }
