@@ -827,13 +827,7 @@ impl<'d> Run<'d> {
                     context,
                     variables: &t.variables,
                 };
-                p.select(&env).ok_or_else(|| {
-                    Failure::runtime(format!(
-                        "Invalid path '{}' : No results for path: {}",
-                        p.as_str(),
-                        p.normalized()
-                    ))
-                })
+                p.select(&env).ok_or_else(|| invalid_path(p, &env))
             }
         }
     }
@@ -1310,8 +1304,9 @@ impl<'d> Run<'d> {
         let (resource_type, short) = resource_parts(&task.resource);
         let too_big = json_len(&output) > PAYLOAD_LIMIT;
         if too_big {
+            // AWS names the integration (`lambda`) or, for a plain ARN, the resource itself.
             let who = if resource_type.is_empty() {
-                state.name.clone()
+                task.resource.clone()
             } else {
                 resource_type.clone()
             };
@@ -1461,11 +1456,15 @@ impl<'d> Run<'d> {
             Some(p) => match self.read_path(tid, p, &effective, &context) {
                 Some(v) => v,
                 None => {
-                    return Body::Failed(Failure::runtime(format!(
-                        "Invalid path '{}' : No results for path: {}",
-                        p.as_str(),
-                        p.normalized()
-                    )));
+                    let Some(t) = self.thread(tid) else {
+                        return Body::Blocked;
+                    };
+                    let env = Env {
+                        input: &effective,
+                        context: &context,
+                        variables: &t.variables,
+                    };
+                    return Body::Failed(invalid_path(p, &env));
                 }
             },
         };
@@ -2028,11 +2027,15 @@ impl<'d> Run<'d> {
                 Some(p) => match self.read_path(tid, p, &output, &context) {
                     Some(v) => v,
                     None => {
-                        let f = Failure::runtime(format!(
-                            "Invalid path '{}' : No results for path: {}",
-                            p.as_str(),
-                            p.normalized()
-                        ));
+                        let Some(t) = self.thread(tid) else {
+                            return;
+                        };
+                        let env = Env {
+                            input: &output,
+                            context: &context,
+                            variables: &t.variables,
+                        };
+                        let f = invalid_path(p, &env);
                         let f = self.in_state(tid, f);
                         self.fail(tid, f);
                         return;
@@ -2258,6 +2261,55 @@ impl<'d> Run<'d> {
         }
         self.work.clear();
     }
+}
+
+/// The `States.Runtime` failure for an `InputPath`, `ItemsPath` or `OutputPath` that matches
+/// nothing, worded as AWS's JSONPath engine words it: a missing leaf is "No results for path",
+/// a missing step on the way is "Missing property in path" up to that step.
+fn invalid_path(path: &Path, env: &Env) -> Failure {
+    let normalized = path.normalized();
+    let split = normalized.find('[').unwrap_or(normalized.len());
+    let (root, rest) = normalized.split_at(split);
+    let steps = bracket_steps(rest);
+    let mut prefix = root.to_string();
+    for (i, step) in steps.iter().enumerate() {
+        prefix.push_str(step);
+        if i + 1 == steps.len() {
+            break;
+        }
+        let missing = Path::parse(&prefix)
+            .ok()
+            .is_some_and(|p| p.is_definite() && p.select(env).is_none());
+        if missing {
+            return Failure::runtime(format!(
+                "Invalid path '{}' : Missing property in path {prefix}",
+                path.as_str()
+            ));
+        }
+    }
+    Failure::runtime(format!(
+        "Invalid path '{}' : No results for path: {normalized}",
+        path.as_str()
+    ))
+}
+
+/// Splits `['a'][0]['b']` into its bracketed steps, respecting quoted names.
+fn bracket_steps(text: &str) -> Vec<&str> {
+    let mut steps = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '\'' => quoted = !quoted,
+            ']' if !quoted => {
+                steps.push(&text[start..=i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    steps
 }
 
 fn retriers(state: &State) -> &[Retrier] {

@@ -1270,3 +1270,26 @@ fn step_ignores_an_answer_with_a_stale_wake_id() {
     assert_eq!(done.execution.status, Status::Succeeded);
     assert_eq!(done.execution.output, Some(json!("on time")));
 }
+
+/// AWS words a missing leaf and a missing step on the way differently (corpus:
+/// test_catch_states_runtime and test_invalid_jsonpath).
+#[test]
+fn a_path_that_matches_nothing_names_the_missing_step_as_aws_does() {
+    let def = |path: &str| json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "OutputPath": path, "End": true}}});
+    let leaf = run(def("$.a.missing"), json!({"a": {}}), no_tasks);
+    let cause = leaf.failure.expect("fails").cause;
+    assert!(
+        cause.ends_with("Invalid path '$.a.missing' : No results for path: $['a']['missing']"),
+        "{cause}"
+    );
+    let step = run(def("$.no.such.path"), json!({}), no_tasks);
+    let failure = step.failure.expect("fails");
+    assert_eq!(failure.error, "States.Runtime");
+    assert!(
+        failure
+            .cause
+            .ends_with("Invalid path '$.no.such.path' : Missing property in path $['no']"),
+        "{}",
+        failure.cause
+    );
+}
