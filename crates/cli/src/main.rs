@@ -4,10 +4,11 @@
 //! `weir conformance` scores the engine against a corpus of cases recorded on AWS.
 
 mod conformance;
+mod functions;
 
 use anyhow::{Context, Result, bail};
 use asl::definition::StateMachine;
-use asl::driver::{self, TaskAnswer};
+use asl::driver;
 use asl::execution::{ExecutionInfo, Status};
 use asl::validate::{self, Diagnostic, ValidationOptions};
 use clap::{Parser, Subcommand};
@@ -26,12 +27,27 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a state machine definition in memory and print its output.
+    ///
+    /// Lambda tasks run local commands from the `--functions` registry. Waits and retry intervals
+    /// take no time (a virtual clock); tasks take the time they take. Exit status: 0 when the
+    /// execution succeeds (its output on stdout), 1 when it fails (error and cause on stderr), 2
+    /// when the definition, input or registry is malformed.
     Run {
         /// The definition (Amazon States Language JSON).
         definition: PathBuf,
-        /// The execution input, as JSON text.
-        #[arg(long, default_value = "{}")]
-        input: String,
+        /// The execution input, as JSON text [default: {}].
+        #[arg(long, conflicts_with = "input_file")]
+        input: Option<String>,
+        /// Read the execution input from this JSON file.
+        #[arg(long, value_name = "FILE")]
+        input_file: Option<PathBuf>,
+        /// The function registry (JSON) that Lambda tasks run; its format is documented in
+        /// crates/cli/src/functions.rs.
+        #[arg(long, value_name = "FILE")]
+        functions: Option<PathBuf>,
+        /// The execution name [default: a random UUID, as AWS gives].
+        #[arg(long)]
+        name: Option<String>,
         /// Print the execution history as JSON lines on stderr.
         #[arg(long)]
         history: bool,
@@ -60,8 +76,18 @@ fn main() -> ExitCode {
         Command::Run {
             definition,
             input,
+            input_file,
+            functions,
+            name,
             history,
-        } => run(&definition, &input, history),
+        } => run(
+            &definition,
+            input.as_deref(),
+            input_file.as_deref(),
+            functions.as_deref(),
+            name.as_deref(),
+            history,
+        ),
         Command::Validate {
             definition,
             express,
@@ -100,29 +126,60 @@ fn describe(d: &Diagnostic) -> String {
     }
 }
 
-fn run(path: &Path, input: &str, show_history: bool) -> Result<bool> {
+fn run(
+    path: &Path,
+    input: Option<&str>,
+    input_file: Option<&Path>,
+    functions: Option<&Path>,
+    name: Option<&str>,
+    show_history: bool,
+) -> Result<bool> {
     let def = load_definition(path)?;
-    let input: Value = serde_json::from_str(input)
-        .with_context(|| format!("--input is not valid JSON: {input}"))?;
-    let name = path
+    let input: Value = match input_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the input file {}", file.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("the input file {} is not valid JSON", file.display()))?
+        }
+        None => {
+            let text = input.unwrap_or("{}");
+            serde_json::from_str(text)
+                .with_context(|| format!("--input is not valid JSON: {text}"))?
+        }
+    };
+    let registry = match functions {
+        Some(file) => functions::Registry::load(file)?,
+        None => functions::Registry::default(),
+    };
+    let seed = rand_seed();
+    // AWS's rule for execution names; without one, AWS names an execution with a random UUID.
+    let forbidden =
+        |c: char| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c);
+    let execution_name = match name {
+        Some(name)
+            if name.is_empty() || name.chars().count() > 80 || name.chars().any(forbidden) =>
+        {
+            bail!(
+                "--name {name:?} is not a valid execution name: 1 to 80 characters, without \
+                 whitespace or any of < > {{ }} [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : /"
+            )
+        }
+        Some(name) => name.to_string(),
+        None => asl::Rng::new(seed.rotate_left(32)).uuid(),
+    };
+    let machine = path
         .file_stem()
         .and_then(|s| s.to_str())
+        .map(|s| s.strip_suffix(".asl").unwrap_or(s))
         .unwrap_or("definition");
     let info = ExecutionInfo::new(
-        &driver::local_state_machine_arn(name),
-        "run",
+        &driver::local_state_machine_arn(machine),
+        &execution_name,
         input,
         jiff::Timestamp::now(),
     );
-    let outcome = driver::run(&def, info, rand_seed(), &mut |task| {
-        TaskAnswer::fail(
-            "States.TaskFailed",
-            &format!(
-                "weir run has no runner for the resource '{}' yet",
-                task.resource
-            ),
-        )
-    });
+    let outcome = driver::run(&def, info, seed, &mut |task| registry.run(task));
     if show_history {
         for event in &outcome.history {
             eprintln!("{}", event.to_json());
