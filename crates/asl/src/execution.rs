@@ -485,7 +485,8 @@ fn is_activity_arn(resource: &str) -> bool {
     resource.starts_with("arn:aws:states:") && resource.contains(":activity:")
 }
 
-fn number_as_u64(v: &Value) -> Option<u64> {
+/// A non-negative whole number, or a string holding one (AWS accepts both in `...Path` fields).
+pub(crate) fn number_as_u64(v: &Value) -> Option<u64> {
     match v {
         Value::Number(n) => n.as_u64().or_else(|| {
             n.as_f64()
@@ -497,7 +498,8 @@ fn number_as_u64(v: &Value) -> Option<u64> {
     }
 }
 
-fn value_text(v: &Value) -> String {
+/// A value as error messages show it: strings bare, anything else as JSON.
+pub(crate) fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -66,6 +66,7 @@ use crate::definition::{
     StateKind, StateMachine, Tolerance, Transition, WaitFor,
 };
 use crate::error::{Failure, names};
+use crate::execution::{number_as_u64, value_text};
 use crate::json_text;
 use crate::path::{Env, Path};
 use crate::rng::Rng;
@@ -1140,10 +1141,10 @@ impl Run<'_> {
                         p.as_str()
                     ))
                 })?;
-                whole_number(&v).map(Some).ok_or_else(|| {
+                number_as_u64(&v).map(Some).ok_or_else(|| {
                     Failure::runtime(format!(
                         "The {field} field refers to value \"{}\" which is not a valid integer: {}",
-                        text_of(&v),
+                        value_text(&v),
                         p.as_str()
                     ))
                 })
@@ -1177,7 +1178,7 @@ impl Run<'_> {
                 n.map(Some).ok_or_else(|| {
                     Failure::runtime(format!(
                         "The {field}Path field refers to value \"{}\" which is not a valid number: {}",
-                        text_of(&v),
+                        value_text(&v),
                         p.as_str()
                     ))
                 })
@@ -1196,7 +1197,7 @@ impl Run<'_> {
                         p.as_str()
                     ))
                 })?;
-                if !v.is_number() || whole_number(&v).is_none() {
+                if !v.is_number() || number_as_u64(&v).is_none() {
                     return Err(Failure::runtime(format!(
                         "The SecondsPath parameter references an invalid value: {}",
                         p.as_str()
@@ -1217,7 +1218,7 @@ impl Run<'_> {
                     Failure::runtime(format!(
                         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {} == {}",
                         p.as_str(),
-                        text_of(&v)
+                        value_text(&v)
                     ))
                 })
             }
@@ -1240,7 +1241,8 @@ impl Run<'_> {
                     context: &self.context,
                     variables: &self.variables,
                 };
-                d.evaluate(&env, &mut self.rng, field).map(|v| text_of(&v))
+                d.evaluate(&env, &mut self.rng, field)
+                    .map(|v| value_text(&v))
             }
             Some(FailText::Jsonata(expr)) => Err(crate::template::jsonata_unsupported(expr)),
         }
@@ -1346,26 +1348,5 @@ impl Run<'_> {
             self.variables.extend(vars);
         }
         Ok(combined)
-    }
-}
-
-/// A non-negative whole number, or a string holding one.
-fn whole_number(v: &Value) -> Option<u64> {
-    match v {
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                .map(|f| f as u64)
-        }),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A value as error messages show it: strings bare, anything else as JSON.
-fn text_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
