@@ -27,7 +27,7 @@ pub enum ChoiceRule {
         comparison: Comparison,
     },
     /// A JSONata `Condition` (evaluated by the JSONata engine).
-    Condition(String),
+    Condition(crate::jsonata::Expression),
     /// A JSONata `Condition` written as a literal boolean.
     Const(bool),
 }
@@ -273,7 +273,7 @@ impl ChoiceRule {
     pub fn evaluate(
         &self,
         env: &Env,
-        jsonata: &mut dyn FnMut(&str) -> Result<bool, Failure>,
+        jsonata: &mut dyn FnMut(&crate::jsonata::Expression) -> Result<bool, Failure>,
     ) -> Result<bool, Failure> {
         match self {
             ChoiceRule::And(rules) => {
@@ -530,7 +530,7 @@ mod tests {
             )
             .expect("op"),
         };
-        let mut never = |_: &str| Ok(false);
+        let mut never = |_: &crate::jsonata::Expression| Ok(false);
         assert_eq!(less.evaluate(&env, &mut never), Ok(true));
         let not = ChoiceRule::Not(Box::new(less.clone()));
         assert_eq!(not.evaluate(&env, &mut never), Ok(false));

@@ -4,6 +4,7 @@
 //! templates and intrinsic calls are compiled here once, so running a state never parses text.
 
 use crate::choice::{ChoiceRule, Comparison, Operand};
+use crate::jsonata::Expression;
 use crate::path::Path;
 use crate::template::{Dynamic, Template};
 use crate::validate::{self, Diagnostic, Severity, ValidationOptions};
@@ -162,7 +163,7 @@ pub enum Amount {
     /// `...Path` in JSONPath mode.
     Path(Path),
     /// A JSONata expression.
-    Jsonata(String),
+    Jsonata(Expression),
 }
 
 /// A Task state.
@@ -213,8 +214,10 @@ pub struct Choice {
 pub enum WaitFor {
     /// `Seconds` (or a JSONata expression).
     Seconds(Amount),
-    /// `Timestamp`: an RFC 3339 time (or a JSONata expression).
+    /// `Timestamp`: an RFC 3339 time.
     Timestamp(String),
+    /// `Timestamp` as a JSONata expression.
+    TimestampExpression(Expression),
     /// `TimestampPath`.
     TimestampPath(Path),
 }
@@ -234,7 +237,7 @@ pub enum FailText {
     /// `ErrorPath`/`CausePath`: a path or an intrinsic call.
     Dynamic(Dynamic),
     /// A JSONata expression.
-    Jsonata(String),
+    Jsonata(Expression),
 }
 
 /// A Fail state.
@@ -278,7 +281,7 @@ pub enum Tolerance {
     /// A `...Path` field.
     Path(Path),
     /// A JSONata expression.
-    Jsonata(String),
+    Jsonata(Expression),
 }
 
 /// A Map state.
@@ -574,23 +577,44 @@ fn template(
 ) -> Option<Template> {
     let v = obj.get(key)?;
     match ql {
-        QueryLanguage::Jsonata => Some(Template::jsonata(v)),
+        QueryLanguage::Jsonata => match Template::jsonata(v) {
+            Ok(t) => Some(t),
+            Err(errors) => {
+                for e in errors {
+                    cx.problem(&format!("{at}/{key}{}", e.location), e.message);
+                }
+                None
+            }
+        },
         QueryLanguage::JsonPath => match Template::jsonpath(v) {
             Ok(t) => Some(t),
             Err(errors) => {
                 for e in errors {
-                    cx.problem(
-                        &format!("{at}/{key}{}", e.location),
-                        format!(
-                            "The value for the field '{}' must be a valid JSONPath or a valid intrinsic function call",
-                            e.key
-                        ),
-                    );
+                    cx.problem(&format!("{at}/{key}{}", e.location), e.message);
                 }
                 None
             }
         },
     }
+}
+
+/// A `{% %}` string in a JSONata state: `None` when the value is not one, `Some(None)` when it is
+/// one that does not parse (the problem is recorded), `Some(Some(expr))` otherwise.
+fn expression(v: &Value, ql: QueryLanguage, at: &str, cx: &mut Ctx) -> Option<Option<Expression>> {
+    if ql != QueryLanguage::Jsonata {
+        return None;
+    }
+    let text = crate::template::jsonata_expression(v.as_str()?)?;
+    Some(match Expression::parse(text) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            cx.problem(
+                at,
+                format!("The JSONata expression '{text}' is not valid: {e}"),
+            );
+            None
+        }
+    })
 }
 
 fn amount(
@@ -604,10 +628,8 @@ fn amount(
         if let Some(n) = v.as_u64() {
             return Some(Amount::Const(n));
         }
-        if let (QueryLanguage::Jsonata, Some(expr)) =
-            (ql, v.as_str().and_then(crate::template::jsonata_expression))
-        {
-            return Some(Amount::Jsonata(expr.to_string()));
+        if let Some(expr) = expression(v, ql, &format!("{at}/{key}"), cx) {
+            return expr.map(Amount::Jsonata);
         }
         cx.problem(
             &format!("{at}/{key}"),
@@ -629,10 +651,8 @@ fn tolerance(
         if let Some(n) = v.as_f64() {
             return Some(Tolerance::Const(n));
         }
-        if let (QueryLanguage::Jsonata, Some(expr)) =
-            (ql, v.as_str().and_then(crate::template::jsonata_expression))
-        {
-            return Some(Tolerance::Jsonata(expr.to_string()));
+        if let Some(expr) = expression(v, ql, &format!("{at}/{key}"), cx) {
+            return expr.map(Tolerance::Jsonata);
         }
         cx.problem(&format!("{at}/{key}"), format!("{key} must be a number"));
         return None;
@@ -720,8 +740,8 @@ fn fail_text(
 ) -> Option<FailText> {
     if let Some(v) = obj.get(key) {
         let s = v.as_str()?;
-        if let (QueryLanguage::Jsonata, Some(expr)) = (ql, crate::template::jsonata_expression(s)) {
-            return Some(FailText::Jsonata(expr.to_string()));
+        if let Some(expr) = expression(v, ql, &format!("{at}/{key}"), cx) {
+            return expr.map(FailText::Jsonata);
         }
         return Some(FailText::Const(s.to_string()));
     }
@@ -833,7 +853,10 @@ fn state(
         assign: template(obj, "Assign", at, ql, cx),
         output: template(obj, "Output", at, QueryLanguage::Jsonata, cx),
         kind,
-        uses_context: Value::Object(obj.clone()).to_string().contains("$$"),
+        uses_context: {
+            let text = Value::Object(obj.clone()).to_string();
+            text.contains("$$") || text.contains("states.context")
+        },
     })
 }
 
@@ -846,8 +869,11 @@ fn wait_for(
     if obj.contains_key("Seconds") || obj.contains_key("SecondsPath") {
         return amount(obj, "Seconds", at, ql, cx).map(WaitFor::Seconds);
     }
-    if let Some(ts) = obj.get("Timestamp").and_then(Value::as_str) {
-        return Some(WaitFor::Timestamp(ts.to_string()));
+    if let Some(ts) = obj.get("Timestamp") {
+        if let Some(expr) = expression(ts, ql, &format!("{at}/Timestamp"), cx) {
+            return expr.map(WaitFor::TimestampExpression);
+        }
+        return ts.as_str().map(|t| WaitFor::Timestamp(t.to_string()));
     }
     if let Some(p) = path_field(obj, "TimestampPath", at, cx) {
         return Some(WaitFor::TimestampPath(p));
@@ -941,10 +967,13 @@ fn choice(obj: &Map<String, Value>, at: &str, ql: QueryLanguage, cx: &mut Ctx) -
 fn rule(obj: &Map<String, Value>, at: &str, cx: &mut Ctx) -> Option<ChoiceRule> {
     if let Some(cond) = obj.get("Condition") {
         return Some(match cond {
-            Value::String(s) => match crate::template::jsonata_expression(s) {
-                Some(expr) => ChoiceRule::Condition(expr.to_string()),
-                None => ChoiceRule::Const(false),
-            },
+            Value::String(_) => {
+                match expression(cond, QueryLanguage::Jsonata, &format!("{at}/Condition"), cx) {
+                    Some(Some(expr)) => ChoiceRule::Condition(expr),
+                    Some(None) => return None,
+                    None => ChoiceRule::Const(false),
+                }
+            }
             Value::Bool(b) => ChoiceRule::Const(*b),
             _ => {
                 cx.problem(

@@ -21,9 +21,10 @@ use crate::definition::{
 };
 use crate::error::{Failure, names};
 use crate::history::{self, HistoryEvent};
+use crate::jsonata::{self, Expression};
 use crate::path::{Env, Path};
 use crate::rng::Rng;
-use crate::template::{Template, jsonata_unsupported};
+use crate::template::{Template, expression_failure};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, VecDeque};
@@ -33,6 +34,9 @@ pub const PAYLOAD_LIMIT: usize = 262_144;
 
 /// The most history events an execution may have; AWS fails the execution beyond this.
 pub const HISTORY_LIMIT: u64 = 25_000;
+
+/// The most bytes of workflow variables one execution may hold (AWS: 10 MiB).
+pub const VARIABLES_LIMIT: usize = 10 * 1024 * 1024;
 
 /// The Task timeout AWS applies when a definition gives none.
 pub const DEFAULT_TASK_TIMEOUT_SECONDS: u64 = 99_999_999;
@@ -433,6 +437,48 @@ struct Run<'d> {
     work: VecDeque<(ThreadId, Work)>,
 }
 
+/// What a template reads besides variables and the context object.
+#[derive(Clone, Copy)]
+struct Reads<'a> {
+    /// JSONPath: the document `$` addresses.
+    doc: &'a Value,
+    /// JSONata: `$states.result`.
+    result: Option<&'a Value>,
+    /// JSONata: `$states.errorOutput`.
+    error_output: Option<&'a Value>,
+}
+
+impl<'a> Reads<'a> {
+    fn doc(doc: &'a Value) -> Self {
+        Reads {
+            doc,
+            result: None,
+            error_output: None,
+        }
+    }
+}
+
+/// The JSON type name AWS uses in "unexpected result type" errors.
+fn type_name(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "undefined",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "boolean",
+        Some(Value::Number(_)) => "number",
+        Some(Value::String(_)) => "string",
+        Some(Value::Array(_)) => "array",
+        Some(Value::Object(_)) => "object",
+    }
+}
+
+/// The name of the field that holds a Task's or Parallel's input template.
+fn arguments_field(state: &State) -> &'static str {
+    match state.query_language {
+        QueryLanguage::JsonPath => "Parameters",
+        QueryLanguage::Jsonata => "Arguments",
+    }
+}
+
 /// Results of processing a state's body.
 enum Body {
     Blocked,
@@ -783,15 +829,52 @@ impl<'d> Run<'d> {
         ctx
     }
 
-    /// Prefixes a `States.Runtime` cause the way AWS reports errors raised inside a state.
-    fn in_state(&self, tid: ThreadId, mut failure: Failure) -> Failure {
-        if let (true, Some(t)) = (failure.error == names::RUNTIME, self.thread(tid)) {
-            failure.cause = format!(
-                "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
-                t.state, t.entered_event_id, failure.cause
+    /// Prefixes the cause of an error raised inside a state (`States.Runtime`,
+    /// `States.QueryEvaluationError`) the way AWS reports it; a JSONata evaluation error is also
+    /// recorded as an `EvaluationFailed` event naming the field.
+    fn in_state(&mut self, tid: ThreadId, mut failure: Failure) -> Failure {
+        let evaluation = failure.error == names::QUERY_EVALUATION_ERROR;
+        if failure.error != names::RUNTIME && !evaluation {
+            return failure;
+        }
+        let Some(t) = self.thread(tid) else {
+            return failure;
+        };
+        let state = t.state.clone();
+        failure.cause = format!(
+            "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+            state, t.entered_event_id, failure.cause
+        );
+        if evaluation {
+            let location = failure
+                .cause
+                .split_once("specified for the field '")
+                .and_then(|(_, rest)| rest.split_once('\''))
+                .map(|(field, _)| Value::String(field.to_string()));
+            self.emit(
+                Some(tid),
+                "EvaluationFailed",
+                Some(history::details(
+                    "evaluationFailedEventDetails",
+                    &[
+                        ("error", Some(Value::String(failure.error.clone()))),
+                        ("cause", Some(Value::String(failure.cause.clone()))),
+                        ("location", location),
+                        ("state", Some(Value::String(state))),
+                    ],
+                )),
             );
         }
         failure
+    }
+
+    /// The context object when the state reads it (`$$` or `$states.context`), else `null`.
+    fn context_for(&self, tid: ThreadId, state: &State) -> Value {
+        if state.uses_context {
+            self.context(tid, state, None)
+        } else {
+            Value::Null
+        }
     }
 
     fn execute(&mut self, tid: ThreadId) {
@@ -834,22 +917,97 @@ impl<'d> Run<'d> {
         }
     }
 
+    /// Evaluates a template in the state's query language. JSONPath reads `reads.doc` as `$`;
+    /// JSONata reads the state input as `$states.input` and the result or error output.
     fn evaluate(
         &mut self,
         tid: ThreadId,
+        state: &State,
         template: &Template,
-        input: &Value,
+        reads: Reads,
         context: &Value,
+        field: &str,
     ) -> Result<Value, Failure> {
         let Some(t) = self.exec.threads.get(&tid) else {
             return Ok(Value::Null);
         };
-        let env = Env {
-            input,
+        match state.query_language {
+            QueryLanguage::JsonPath => {
+                let env = Env {
+                    input: reads.doc,
+                    context,
+                    variables: &t.variables,
+                };
+                template.evaluate(&env, &mut self.rng)
+            }
+            QueryLanguage::Jsonata => {
+                let scope = jsonata::Scope {
+                    input: &t.input,
+                    result: reads.result,
+                    error_output: reads.error_output,
+                    context,
+                    variables: &t.variables,
+                };
+                template.evaluate_jsonata(&scope, &mut self.rng, field)
+            }
+        }
+    }
+
+    /// Evaluates one JSONata expression of a field; `undefined` is an error.
+    fn expression(
+        &mut self,
+        tid: ThreadId,
+        expr: &Expression,
+        context: &Value,
+        field: &str,
+    ) -> Result<Value, Failure> {
+        let Some(t) = self.exec.threads.get(&tid) else {
+            return Ok(Value::Null);
+        };
+        let scope = jsonata::Scope {
+            input: &t.input,
+            result: None,
+            error_output: None,
             context,
             variables: &t.variables,
         };
-        template.evaluate(&env, &mut self.rng)
+        match expr.evaluate(&scope, &mut self.rng) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(Failure::new(
+                names::QUERY_EVALUATION_ERROR,
+                format!(
+                    "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
+                    expr.as_str()
+                ),
+            )),
+            Err(f) => Err(expression_failure(expr, field, f)),
+        }
+    }
+
+    /// An expression's value, which must be of the JSON type `expected` (`number`, `string`,
+    /// `array`, ...), or AWS's "unexpected result type" error.
+    fn typed_expression(
+        &mut self,
+        tid: ThreadId,
+        expr: &Expression,
+        context: &Value,
+        field: &str,
+        expected: &str,
+    ) -> Result<Value, Failure> {
+        let v = self.expression(tid, expr, context, field)?;
+        if type_name(Some(&v)) == expected
+            || (expected == "integer" && number_as_u64(&v).is_some() && v.is_number())
+        {
+            return Ok(v);
+        }
+        Err(Failure::new(
+            names::QUERY_EVALUATION_ERROR,
+            format!(
+                "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {v}",
+                expr.as_str(),
+                type_name(Some(&v)),
+            ),
+        ))
     }
 
     fn read_path(
@@ -883,7 +1041,14 @@ impl<'d> Run<'d> {
                     return Body::Result(result.clone());
                 }
                 match &pass.parameters {
-                    Some(p) => match self.evaluate(tid, p, &effective, &context) {
+                    Some(p) => match self.evaluate(
+                        tid,
+                        state,
+                        p,
+                        Reads::doc(&effective),
+                        &context,
+                        "Parameters",
+                    ) {
                         Ok(v) => Body::Result(v),
                         Err(f) => Body::Failed(f),
                     },
@@ -892,7 +1057,14 @@ impl<'d> Run<'d> {
             }
             StateKind::Task(task) => {
                 let params = match &task.parameters {
-                    Some(p) => match self.evaluate(tid, p, &effective, &context) {
+                    Some(p) => match self.evaluate(
+                        tid,
+                        state,
+                        p,
+                        Reads::doc(&effective),
+                        &context,
+                        arguments_field(state),
+                    ) {
                         Ok(v) => v,
                         Err(f) => return Body::Failed(f),
                     },
@@ -930,7 +1102,7 @@ impl<'d> Run<'d> {
             }
             StateKind::Choice(choice) => {
                 let result = {
-                    let Some(t) = self.thread(tid) else {
+                    let Some(t) = self.exec.threads.get(&tid) else {
                         return Body::Blocked;
                     };
                     let env = Env {
@@ -938,8 +1110,31 @@ impl<'d> Run<'d> {
                         context: &context,
                         variables: &t.variables,
                     };
-                    let mut jsonata =
-                        |expr: &str| -> Result<bool, Failure> { Err(jsonata_unsupported(expr)) };
+                    let scope = jsonata::Scope {
+                        input: &t.input,
+                        result: None,
+                        error_output: None,
+                        context: &context,
+                        variables: &t.variables,
+                    };
+                    let rng = &mut self.rng;
+                    let mut jsonata = |expr: &Expression| -> Result<bool, Failure> {
+                        match expr.evaluate(&scope, rng) {
+                            Ok(Some(Value::Bool(b))) => Ok(b),
+                            Ok(other) => Err(Failure::new(
+                                names::QUERY_EVALUATION_ERROR,
+                                format!(
+                                    "The JSONata expression '{}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
+                                    expr.as_str(),
+                                    type_name(other.as_ref()),
+                                    other
+                                        .as_ref()
+                                        .map_or("undefined".to_string(), Value::to_string)
+                                ),
+                            )),
+                            Err(f) => Err(expression_failure(expr, "Condition", f)),
+                        }
+                    };
                     let mut chosen = None;
                     let mut error = None;
                     for (i, branch) in choice.choices.iter().enumerate() {
@@ -961,18 +1156,26 @@ impl<'d> Run<'d> {
                     (_, Some(f)) => Body::Failed(f),
                     (Some(i), None) => {
                         let branch = &choice.choices[i];
-                        self.leave(
+                        self.leave_as(
                             tid,
                             state,
                             effective,
                             branch.assign.as_ref(),
+                            branch.output.as_ref(),
                             Some(branch.next.clone()),
                         );
                         Body::Blocked
                     }
                     (None, None) => match &choice.default {
                         Some(next) => {
-                            self.leave(tid, state, effective, None, Some(next.clone()));
+                            self.leave_as(
+                                tid,
+                                state,
+                                effective,
+                                state.assign.as_ref(),
+                                state.output.as_ref(),
+                                Some(next.clone()),
+                            );
                             Body::Blocked
                         }
                         None => Body::Failed(Failure::new(names::NO_CHOICE_MATCHED, "No Matches!")),
@@ -982,7 +1185,14 @@ impl<'d> Run<'d> {
             StateKind::Wait(wait) => match self.wait_until(tid, &wait.wait, &effective, &context) {
                 Err(f) => Body::Failed(f),
                 Ok(at) if at <= self.now => {
-                    self.leave(tid, state, effective, state.assign.as_ref(), None);
+                    self.leave_as(
+                        tid,
+                        state,
+                        effective,
+                        state.assign.as_ref(),
+                        state.output.as_ref(),
+                        None,
+                    );
                     Body::Blocked
                 }
                 Ok(at) => {
@@ -999,7 +1209,14 @@ impl<'d> Run<'d> {
                 }
             },
             StateKind::Succeed => {
-                self.leave(tid, state, effective, state.assign.as_ref(), None);
+                self.leave_as(
+                    tid,
+                    state,
+                    effective,
+                    state.assign.as_ref(),
+                    state.output.as_ref(),
+                    None,
+                );
                 Body::Blocked
             }
             StateKind::Fail(fail) => {
@@ -1034,7 +1251,14 @@ impl<'d> Run<'d> {
             }
             StateKind::Parallel(par) => {
                 let input = match &par.parameters {
-                    Some(p) => match self.evaluate(tid, p, &effective, &context) {
+                    Some(p) => match self.evaluate(
+                        tid,
+                        state,
+                        p,
+                        Reads::doc(&effective),
+                        &context,
+                        arguments_field(state),
+                    ) {
                         Ok(v) => v,
                         Err(f) => return Body::Failed(f),
                     },
@@ -1060,7 +1284,7 @@ impl<'d> Run<'d> {
     }
 
     fn amount(
-        &self,
+        &mut self,
         tid: ThreadId,
         amount: Option<&Amount>,
         input: &Value,
@@ -1085,12 +1309,16 @@ impl<'d> Run<'d> {
                     ))
                 })
             }
-            Some(Amount::Jsonata(expr)) => Err(jsonata_unsupported(expr)),
+            Some(Amount::Jsonata(expr)) => {
+                let field = field.trim_end_matches("Path");
+                let v = self.typed_expression(tid, expr, context, field, "integer")?;
+                Ok(number_as_u64(&v))
+            }
         }
     }
 
     fn wait_until(
-        &self,
+        &mut self,
         tid: ThreadId,
         wait: &WaitFor,
         input: &Value,
@@ -1120,6 +1348,19 @@ impl<'d> Run<'d> {
             WaitFor::Timestamp(text) => text.parse::<Timestamp>().map_err(|_| {
                 Failure::runtime(format!("The Timestamp field is not a valid ISO-8601 extended offset date-time format string: {text}"))
             }),
+            WaitFor::TimestampExpression(expr) => {
+                let v = self.typed_expression(tid, expr, context, "Timestamp", "string")?;
+                let text = value_text(&v);
+                crate::choice::parse_timestamp(&text).ok_or_else(|| {
+                    Failure::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The JSONata expression '{}' specified for the field 'Timestamp' returned an invalid timestamp: {text}",
+                            expr.as_str()
+                        ),
+                    )
+                })
+            }
             WaitFor::TimestampPath(p) => {
                 let v = self.read_path(tid, p, input, context).ok_or_else(|| {
                     Failure::runtime(format!(
@@ -1163,7 +1404,11 @@ impl<'d> Run<'d> {
                 let v = d.evaluate(&env, &mut self.rng, field)?;
                 Ok(Some(value_text(&v)))
             }
-            Some(FailText::Jsonata(expr)) => Err(jsonata_unsupported(expr)),
+            Some(FailText::Jsonata(expr)) => {
+                let field = field.trim_end_matches("Path");
+                let v = self.typed_expression(tid, expr, context, field, "string")?;
+                Ok(Some(value_text(&v)))
+            }
         }
     }
 
@@ -1180,7 +1425,14 @@ impl<'d> Run<'d> {
             Value::Null
         };
         match self.effective_input(tid, state, &context) {
-            Ok(effective) => self.leave(tid, state, effective, state.assign.as_ref(), None),
+            Ok(effective) => self.leave_as(
+                tid,
+                state,
+                effective,
+                state.assign.as_ref(),
+                state.output.as_ref(),
+                None,
+            ),
             Err(f) => {
                 let f = self.in_state(tid, f);
                 self.fail(tid, f);
@@ -1453,9 +1705,39 @@ impl<'d> Run<'d> {
         effective: Value,
         context: Value,
     ) -> Body {
-        let items = match &map.items_path {
-            None => effective.clone(),
-            Some(p) => match self.read_path(tid, p, &effective, &context) {
+        let items = match (&map.items, &map.items_path) {
+            _ if state.query_language == QueryLanguage::Jsonata => {
+                let items = match &map.items {
+                    None => effective.clone(),
+                    Some(template) => {
+                        match self.evaluate(
+                            tid,
+                            state,
+                            template,
+                            Reads::doc(&effective),
+                            &context,
+                            "Items",
+                        ) {
+                            Ok(v) => v,
+                            Err(f) => return Body::Failed(f),
+                        }
+                    }
+                };
+                if !items.is_array() {
+                    let cause = match &map.items {
+                        Some(Template::Jsonata(expr)) => format!(
+                            "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {items}",
+                            expr.as_str(),
+                            type_name(Some(&items))
+                        ),
+                        _ => format!("Map state input must be an array but was: {items}"),
+                    };
+                    return Body::Failed(Failure::new(names::QUERY_EVALUATION_ERROR, cause));
+                }
+                items
+            }
+            (_, None) => effective.clone(),
+            (_, Some(p)) => match self.read_path(tid, p, &effective, &context) {
                 Some(v) => v,
                 None => {
                     let Some(t) = self.thread(tid) else {
@@ -1534,7 +1816,14 @@ impl<'d> Run<'d> {
                             json!({ "Item": { "Index": index, "Value": item } }),
                         );
                     }
-                    match self.evaluate(tid, selector, &effective, &ctx) {
+                    match self.evaluate(
+                        tid,
+                        state,
+                        selector,
+                        Reads::doc(&effective),
+                        &ctx,
+                        "ItemSelector",
+                    ) {
                         Ok(v) => inputs.push(v),
                         Err(f) => return Body::Failed(f),
                     }
@@ -1586,7 +1875,7 @@ impl<'d> Run<'d> {
     }
 
     fn tolerance(
-        &self,
+        &mut self,
         tid: ThreadId,
         t: Option<&Tolerance>,
         input: &Value,
@@ -1627,7 +1916,10 @@ impl<'d> Run<'d> {
                     ))
                 })
             }
-            Some(Tolerance::Jsonata(expr)) => Err(jsonata_unsupported(expr)),
+            Some(Tolerance::Jsonata(expr)) => {
+                let v = self.typed_expression(tid, expr, context, field, "number")?;
+                Ok(v.as_f64())
+            }
         }
     }
 
@@ -1918,26 +2210,50 @@ impl<'d> Run<'d> {
 
     // ----- leaving states ----------------------------------------------------------------------
 
-    /// Applies `ResultSelector` and `ResultPath` to a state's result, then leaves the state.
+    /// Processes a state's result (JSONPath: `ResultSelector`, `ResultPath`; JSONata: `Output`
+    /// with `$states.result`), assigns variables and leaves the state.
     fn complete(&mut self, tid: ThreadId, result: Value) {
         let Some(state) = self.state_of(tid) else {
             return;
         };
-        let context = if state.uses_context {
-            self.context(tid, state, None)
-        } else {
-            Value::Null
-        };
+        let context = self.context_for(tid, state);
+        if state.query_language == QueryLanguage::Jsonata {
+            let reads = Reads {
+                doc: &result,
+                result: Some(&result),
+                error_output: None,
+            };
+            self.leave_with(
+                tid,
+                state,
+                &result,
+                reads,
+                state.assign.as_ref(),
+                state.output.as_ref(),
+                None,
+                &context,
+            );
+            return;
+        }
         let handling = result_handling(state);
         let selected = match handling.and_then(|h| h.result_selector.as_ref()) {
-            Some(selector) => match self.evaluate(tid, selector, &result, &context) {
-                Ok(v) => v,
-                Err(f) => {
-                    let f = self.in_state(tid, f);
-                    self.fail(tid, f);
-                    return;
+            Some(selector) => {
+                match self.evaluate(
+                    tid,
+                    state,
+                    selector,
+                    Reads::doc(&result),
+                    &context,
+                    "ResultSelector",
+                ) {
+                    Ok(v) => v,
+                    Err(f) => {
+                        let f = self.in_state(tid, f);
+                        self.fail(tid, f);
+                        return;
+                    }
                 }
-            },
+            }
             None => result,
         };
         let result_path = match &state.kind {
@@ -1951,7 +2267,16 @@ impl<'d> Run<'d> {
                 return;
             }
         };
-        self.leave_with_assign_input(tid, state, combined, state.assign.as_ref(), None, &selected);
+        self.leave_with(
+            tid,
+            state,
+            &combined,
+            Reads::doc(&selected),
+            state.assign.as_ref(),
+            None,
+            None,
+            &context,
+        );
     }
 
     fn apply_result_path(
@@ -1982,35 +2307,47 @@ impl<'d> Run<'d> {
         }
     }
 
-    /// Leaves a state whose output (before `OutputPath`) is `output`; `Assign` reads `output`.
-    fn leave(
+    /// Leaves a state that has no result of its own (Choice, Wait, Succeed): its output is its
+    /// effective input, and `Assign` reads that too.
+    fn leave_as(
         &mut self,
         tid: ThreadId,
         state: &State,
-        output: Value,
+        effective: Value,
         assign: Option<&Template>,
+        output: Option<&Template>,
         next: Option<String>,
     ) {
-        let assign_input = output.clone();
-        self.leave_with_assign_input(tid, state, output, assign, next, &assign_input);
+        let context = self.context_for(tid, state);
+        self.leave_with(
+            tid,
+            state,
+            &effective,
+            Reads::doc(&effective),
+            assign,
+            output,
+            next,
+            &context,
+        );
     }
 
-    fn leave_with_assign_input(
+    /// The common end of a state: evaluates `Assign` (against the variables from before the
+    /// state) and the output (JSONPath: `OutputPath` on `doc`; JSONata: `Output`, else `doc`),
+    /// then records the exit, applies the variables and moves on.
+    #[allow(clippy::too_many_arguments)] // One call per exit path; a struct would only rename them.
+    fn leave_with(
         &mut self,
         tid: ThreadId,
         state: &State,
-        output: Value,
+        doc: &Value,
+        reads: Reads,
         assign: Option<&Template>,
+        output: Option<&Template>,
         next: Option<String>,
-        assign_input: &Value,
+        context: &Value,
     ) {
-        let context = if state.uses_context {
-            self.context(tid, state, None)
-        } else {
-            Value::Null
-        };
         let assigned = match assign {
-            Some(template) => match self.evaluate(tid, template, assign_input, &context) {
+            Some(template) => match self.evaluate(tid, state, template, reads, context, "Assign") {
                 Ok(Value::Object(vars)) => Some(vars),
                 Ok(_) => None,
                 Err(f) => {
@@ -2021,20 +2358,29 @@ impl<'d> Run<'d> {
             },
             None => None,
         };
-        let output = if state.query_language == QueryLanguage::Jsonata {
-            output
-        } else {
-            match &state.output_path {
+        let output = match (state.query_language, output) {
+            (QueryLanguage::Jsonata, Some(template)) => {
+                match self.evaluate(tid, state, template, reads, context, "Output") {
+                    Ok(v) => v,
+                    Err(f) => {
+                        let f = self.in_state(tid, f);
+                        self.fail(tid, f);
+                        return;
+                    }
+                }
+            }
+            (QueryLanguage::Jsonata, None) => doc.clone(),
+            (QueryLanguage::JsonPath, _) => match &state.output_path {
                 None => Value::Object(Map::new()),
-                Some(p) => match self.read_path(tid, p, &output, &context) {
+                Some(p) => match self.read_path(tid, p, doc, context) {
                     Some(v) => v,
                     None => {
                         let Some(t) = self.thread(tid) else {
                             return;
                         };
                         let env = Env {
-                            input: &output,
-                            context: &context,
+                            input: doc,
+                            context,
                             variables: &t.variables,
                         };
                         let f = invalid_path(p, &env);
@@ -2043,8 +2389,20 @@ impl<'d> Run<'d> {
                         return;
                     }
                 },
-            }
+            },
         };
+        self.exit_state(tid, state, output, assigned, next);
+    }
+
+    /// Records a state's exit, applies its variables and moves the thread on.
+    fn exit_state(
+        &mut self,
+        tid: ThreadId,
+        state: &State,
+        output: Value,
+        assigned: Option<Map<String, Value>>,
+        next: Option<String>,
+    ) {
         if json_len(&output) > PAYLOAD_LIMIT {
             let f = Failure::new(
                 names::DATA_LIMIT_EXCEEDED,
@@ -2056,6 +2414,20 @@ impl<'d> Run<'d> {
             self.fail(tid, f);
             return;
         }
+        if let Some(vars) = &assigned {
+            let size: usize = vars.values().map(json_len).sum();
+            if size > PAYLOAD_LIMIT {
+                let f = Failure::new(
+                    names::DATA_LIMIT_EXCEEDED,
+                    format!(
+                        "The variables assigned by the state '{}' exceed the maximum size of 262144 bytes.",
+                        state.name
+                    ),
+                );
+                self.fail(tid, f);
+                return;
+            }
+        }
         let details = history::state_exited(&state.name, &output, assigned.as_ref());
         self.emit(
             Some(tid),
@@ -2065,6 +2437,17 @@ impl<'d> Run<'d> {
         if let (Some(vars), Some(t)) = (assigned, self.thread_mut(tid)) {
             for (k, v) in vars {
                 t.variables.insert(k, v);
+            }
+            let total: usize = t.variables.values().map(json_len).sum();
+            if total > VARIABLES_LIMIT {
+                let f = Failure::new(
+                    names::DATA_LIMIT_EXCEEDED,
+                    format!(
+                        "The workflow variables exceed the maximum size of {VARIABLES_LIMIT} bytes."
+                    ),
+                );
+                self.thread_done(tid, Err(f));
+                return;
             }
         }
         let next = next.or_else(|| match &state.transition {
@@ -2154,49 +2537,44 @@ impl<'d> Run<'d> {
         } else {
             json!({ "Error": failure.error, "Cause": failure.cause })
         };
-        let combined =
-            match self.apply_result_path(tid, Some(&catcher.result_path), error_output.clone()) {
-                Ok(v) => v,
-                Err(f) => {
-                    self.thread_done(tid, Err(f));
-                    return;
-                }
-            };
-        let context = if state.uses_context {
-            self.context(tid, state, None)
-        } else {
-            Value::Null
+        let context = self.context_for(tid, state);
+        let reads = Reads {
+            doc: &error_output,
+            result: None,
+            error_output: Some(&error_output),
+        };
+        let output = match (state.query_language, &catcher.output) {
+            (QueryLanguage::Jsonata, Some(template)) => {
+                self.evaluate(tid, state, template, reads, &context, "Output")
+            }
+            (QueryLanguage::Jsonata, None) => Ok(error_output.clone()),
+            (QueryLanguage::JsonPath, _) => {
+                self.apply_result_path(tid, Some(&catcher.result_path), error_output.clone())
+            }
+        };
+        let output = match output {
+            Ok(v) => v,
+            Err(f) => {
+                let f = self.in_state(tid, f);
+                self.thread_done(tid, Err(f));
+                return;
+            }
         };
         let assigned = match &catcher.assign {
-            Some(template) => match self.evaluate(tid, template, &error_output, &context) {
-                Ok(Value::Object(vars)) => Some(vars),
-                Ok(_) => None,
-                Err(f) => {
-                    let f = self.in_state(tid, f);
-                    self.thread_done(tid, Err(f));
-                    return;
+            Some(template) => {
+                match self.evaluate(tid, state, template, reads, &context, "Assign") {
+                    Ok(Value::Object(vars)) => Some(vars),
+                    Ok(_) => None,
+                    Err(f) => {
+                        let f = self.in_state(tid, f);
+                        self.thread_done(tid, Err(f));
+                        return;
+                    }
                 }
-            },
+            }
             None => None,
         };
-        let details = history::state_exited(&state.name, &combined, assigned.as_ref());
-        self.emit(
-            Some(tid),
-            &format!("{}StateExited", state.kind.type_name()),
-            Some(details),
-        );
-        if let (Some(vars), Some(t)) = (assigned, self.thread_mut(tid)) {
-            for (k, v) in vars {
-                t.variables.insert(k, v);
-            }
-        }
-        self.work.push_back((
-            tid,
-            Work::Enter {
-                state: catcher.next.clone(),
-                input: combined,
-            },
-        ));
+        self.exit_state(tid, state, output, assigned, Some(catcher.next.clone()));
     }
 
     /// A thread reached its end: report to its parent, or finish the execution.

@@ -13,6 +13,7 @@ pub mod execution;
 pub mod history;
 pub mod intrinsics;
 pub mod json_text;
+pub mod jsonata;
 pub mod path;
 pub mod rng;
 pub mod template;

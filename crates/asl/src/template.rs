@@ -7,6 +7,7 @@
 
 use crate::error::Failure;
 use crate::intrinsics::Intrinsic;
+use crate::jsonata::{self, Expression};
 use crate::path::{Env, Path, Root};
 use crate::rng::Rng;
 use serde_json::{Map, Value};
@@ -72,8 +73,8 @@ pub enum Template {
     Array(Vec<Template>),
     /// A `.$` value.
     Dynamic(Dynamic),
-    /// A JSONata `{% expression %}` string (evaluated by the JSONata engine).
-    Jsonata(String),
+    /// A JSONata `{% expression %}` string.
+    Jsonata(Expression),
 }
 
 /// One field of an object template.
@@ -87,13 +88,15 @@ pub struct Field {
     pub value: Template,
 }
 
-/// A template that failed to compile: the JSON-pointer location and the offending key.
+/// A template that failed to compile: the JSON-pointer location, the offending key and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
-    /// The key whose value is neither a valid path nor a valid intrinsic call.
+    /// The key whose value is not a valid path, intrinsic call or JSONata expression.
     pub key: String,
     /// Where the key sits, relative to the template root (`/` separated).
     pub location: String,
+    /// What is wrong, as AWS words it.
+    pub message: String,
 }
 
 impl Template {
@@ -109,36 +112,13 @@ impl Template {
     }
 
     /// Compiles a JSONata-mode template (`{% %}` strings are dynamic, at any depth).
-    pub fn jsonata(value: &Value) -> Template {
-        match value {
-            Value::String(s) => match jsonata_expression(s) {
-                Some(expr) => Template::Jsonata(expr.to_string()),
-                None => Template::Const(value.clone()),
-            },
-            Value::Object(map) => {
-                let fields: Vec<Field> = map
-                    .iter()
-                    .map(|(k, v)| Field {
-                        key: k.clone(),
-                        source_key: k.clone(),
-                        value: Template::jsonata(v),
-                    })
-                    .collect();
-                if fields.iter().all(|f| matches!(f.value, Template::Const(_))) {
-                    Template::Const(value.clone())
-                } else {
-                    Template::Object(fields)
-                }
-            }
-            Value::Array(items) => {
-                let items: Vec<Template> = items.iter().map(Template::jsonata).collect();
-                if items.iter().all(|t| matches!(t, Template::Const(_))) {
-                    Template::Const(value.clone())
-                } else {
-                    Template::Array(items)
-                }
-            }
-            _ => Template::Const(value.clone()),
+    pub fn jsonata(value: &Value) -> Result<Template, Vec<TemplateError>> {
+        let mut errors = Vec::new();
+        let t = compile_jsonata(value, "", &mut errors);
+        if errors.is_empty() {
+            Ok(t)
+        } else {
+            Err(errors)
         }
     }
 
@@ -168,24 +148,139 @@ impl Template {
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             Template::Dynamic(d) => d.evaluate(env, rng, d.as_str()),
-            Template::Jsonata(expr) => Err(jsonata_unsupported(expr)),
+            Template::Jsonata(expr) => Err(Failure::new(
+                crate::error::names::QUERY_EVALUATION_ERROR,
+                format!(
+                    "The JSONata expression '{}' cannot be evaluated in a JSONPath state",
+                    expr.as_str()
+                ),
+            )),
+        }
+    }
+
+    /// Evaluates a JSONata-mode template. `field` names the field (`Output`, `Arguments`, ...)
+    /// for error messages. A field whose expression is undefined is left out of its object or
+    /// array; a whole template that is undefined is an error, as on AWS.
+    pub fn evaluate_jsonata(
+        &self,
+        scope: &jsonata::Scope,
+        rng: &mut Rng,
+        field: &str,
+    ) -> Result<Value, Failure> {
+        self.jsonata_value(scope, rng, field)?.ok_or_else(|| {
+            let expr = match self {
+                Template::Jsonata(e) => e.as_str(),
+                _ => "",
+            };
+            Failure::new(
+                crate::error::names::QUERY_EVALUATION_ERROR,
+                format!(
+                    "The JSONata expression '{expr}' specified for the field '{field}' returned nothing (undefined)."
+                ),
+            )
+        })
+    }
+
+    fn jsonata_value(
+        &self,
+        scope: &jsonata::Scope,
+        rng: &mut Rng,
+        field: &str,
+    ) -> Result<Option<Value>, Failure> {
+        match self {
+            Template::Const(v) => Ok(Some(v.clone())),
+            Template::Object(fields) => {
+                let mut out = Map::with_capacity(fields.len());
+                for f in fields {
+                    if let Some(v) = f.value.jsonata_value(scope, rng, field)? {
+                        out.insert(f.key.clone(), v);
+                    }
+                }
+                Ok(Some(Value::Object(out)))
+            }
+            Template::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for t in items {
+                    if let Some(v) = t.jsonata_value(scope, rng, field)? {
+                        out.push(v);
+                    }
+                }
+                Ok(Some(Value::Array(out)))
+            }
+            Template::Dynamic(d) => Err(Failure::new(
+                crate::error::names::QUERY_EVALUATION_ERROR,
+                format!("'{}' is a JSONPath value in a JSONata state", d.as_str()),
+            )),
+            Template::Jsonata(expr) => expr
+                .evaluate(scope, rng)
+                .map_err(|f| expression_failure(expr, field, f)),
         }
     }
 }
 
-/// The failure for a JSONata expression, until the JSONata engine evaluates them.
-// FIXME(issue #3): evaluate JSONata instead of failing.
-pub fn jsonata_unsupported(expr: &str) -> Failure {
-    Failure::new(
-        crate::error::names::QUERY_EVALUATION_ERROR,
-        format!("JSONata expressions are not supported yet: {{% {expr} %}}"),
-    )
+/// Words a failed JSONata expression as AWS does, naming the expression and the field.
+pub fn expression_failure(expr: &Expression, field: &str, failure: Failure) -> Failure {
+    Failure {
+        cause: format!(
+            "The JSONata expression '{}' specified for the field '{field}' returned an unexpected error: {}",
+            expr.as_str(),
+            failure.cause
+        ),
+        ..failure
+    }
 }
 
 /// The expression inside a `{% ... %}` string, or `None` for an ordinary string.
 pub fn jsonata_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{%")?.strip_suffix("%}")?;
     Some(inner.trim())
+}
+
+fn compile_jsonata(value: &Value, at: &str, errors: &mut Vec<TemplateError>) -> Template {
+    match value {
+        Value::String(s) => match jsonata_expression(s) {
+            None => Template::Const(value.clone()),
+            Some(text) => match Expression::parse(text) {
+                Ok(e) => Template::Jsonata(e),
+                Err(e) => {
+                    errors.push(TemplateError {
+                        key: at.rsplit('/').next().unwrap_or_default().to_string(),
+                        location: at.to_string(),
+                        message: format!("The JSONata expression '{text}' is not valid: {e}"),
+                    });
+                    Template::Const(Value::Null)
+                }
+            },
+        },
+        Value::Object(map) => {
+            let fields: Vec<Field> = map
+                .iter()
+                .map(|(k, v)| Field {
+                    key: k.clone(),
+                    source_key: k.clone(),
+                    value: compile_jsonata(v, &format!("{at}/{k}"), errors),
+                })
+                .collect();
+            if fields.iter().all(|f| f.value.is_const()) {
+                Template::Const(value.clone())
+            } else {
+                Template::Object(fields)
+            }
+        }
+        Value::Array(items) => {
+            let items: Vec<Template> = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| compile_jsonata(v, &format!("{at}/{i}"), errors))
+                .collect();
+            if items.iter().all(Template::is_const) {
+                Template::Const(value.clone())
+            } else {
+                Template::Array(items)
+            }
+        }
+        _ => Template::Const(value.clone()),
+    }
 }
 
 fn compile_jsonpath(value: &Value, at: &str, errors: &mut Vec<TemplateError>) -> Template {
@@ -205,6 +300,9 @@ fn compile_jsonpath(value: &Value, at: &str, errors: &mut Vec<TemplateError>) ->
                             errors.push(TemplateError {
                                 key: k.clone(),
                                 location: at.to_string(),
+                                message: format!(
+                                    "The value for the field '{k}' must be a valid JSONPath or a valid intrinsic function call"
+                                ),
                             });
                             continue;
                         }
@@ -302,14 +400,15 @@ mod tests {
             errors,
             vec![TemplateError {
                 key: "b.$".into(),
-                location: "/a".into()
+                location: "/a".into(),
+                message: "The value for the field 'b.$' must be a valid JSONPath or a valid intrinsic function call".into(),
             }]
         );
     }
 
     #[test]
     fn jsonata_strings_are_found_at_any_depth() {
-        let t = Template::jsonata(&json!({"a": ["{% $x %}", 1], "b": "plain"}));
+        let t = Template::jsonata(&json!({"a": ["{% $x %}", 1], "b": "plain"})).expect("valid");
         assert!(!t.is_const());
         assert_eq!(jsonata_expression("{% 1 + 2 %}"), Some("1 + 2"));
         assert_eq!(jsonata_expression("plain"), None);
