@@ -26,6 +26,37 @@ fn pass_chain(n: usize) -> Value {
     json!({"StartAt": "S0", "States": states})
 }
 
+/// Ten states that each count and copy a field, in one query language or the other.
+fn counting_chain(jsonata: bool) -> Value {
+    let mut states = serde_json::Map::new();
+    for i in 0..10 {
+        let mut s = if jsonata {
+            json!({"Type": "Pass", "Output": {
+                "total": "{% $states.input.total + 1 %}",
+                "items": "{% $states.input.items %}",
+                "label": "{% 'step ' & $string($states.input.total) %}"
+            }})
+        } else {
+            json!({"Type": "Pass", "Parameters": {
+                "total.$": "States.MathAdd($.total, 1)",
+                "items.$": "$.items",
+                "label.$": "States.Format('step {}', $.total)"
+            }})
+        };
+        if i + 1 < 10 {
+            s["Next"] = json!(format!("S{}", i + 1));
+        } else {
+            s["End"] = json!(true);
+        }
+        states.insert(format!("S{i}"), s);
+    }
+    let mut def = json!({"StartAt": "S0", "States": states});
+    if jsonata {
+        def["QueryLanguage"] = json!("JSONata");
+    }
+    def
+}
+
 fn map_over_items() -> Value {
     json!({
         "StartAt": "Map",
@@ -104,6 +135,30 @@ fn main() {
     println!(
         "10-state Pass chain: {weir:>10.0} executions/s   floor {base:>10.0}/s   weir/floor = {:.3}",
         weir / base
+    );
+
+    let input = json!({"total": 0, "items": [1, 2, 3]});
+    let path_twin = StateMachine::from_value(&counting_chain(false)).expect("valid");
+    let jsonata = StateMachine::from_value(&counting_chain(true)).expect("valid");
+    let outputs: Vec<Value> = [&path_twin, &jsonata]
+        .iter()
+        .map(|def| {
+            let info = ExecutionInfo::new(
+                &driver::local_state_machine_arn("bench"),
+                "check",
+                input.clone(),
+                jiff::Timestamp::UNIX_EPOCH,
+            );
+            let outcome = driver::run(def, info, 1, &mut |_| TaskAnswer::ok(Value::Null));
+            outcome.output.unwrap_or(Value::Null)
+        })
+        .collect();
+    assert_eq!(outputs[0], outputs[1], "the twins must compute the same output");
+    let path_rate = rate(budget, || execute(&path_twin, &input));
+    let jsonata_rate = rate(budget, || execute(&jsonata, &input));
+    println!(
+        "10 counting states, JSONPath + intrinsics: {path_rate:>8.0} executions/s   JSONata: {jsonata_rate:>8.0}/s   JSONata/JSONPath = {:.3}",
+        jsonata_rate / path_rate
     );
 
     let map = StateMachine::from_value(&map_over_items()).expect("the map is valid");
