@@ -458,19 +458,6 @@ impl<'a> Reads<'a> {
     }
 }
 
-/// The JSON type name AWS uses in "unexpected result type" errors.
-fn type_name(v: Option<&Value>) -> &'static str {
-    match v {
-        None => "undefined",
-        Some(Value::Null) => "null",
-        Some(Value::Bool(_)) => "boolean",
-        Some(Value::Number(_)) => "number",
-        Some(Value::String(_)) => "string",
-        Some(Value::Array(_)) => "array",
-        Some(Value::Object(_)) => "object",
-    }
-}
-
 /// The name of the field that holds a Task's or Parallel's input template.
 fn arguments_field(state: &State) -> &'static str {
     match state.query_language {
@@ -975,10 +962,7 @@ impl<'d> Run<'d> {
             Ok(Some(v)) => Ok(v),
             Ok(None) => Err(Failure::new(
                 names::QUERY_EVALUATION_ERROR,
-                format!(
-                    "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
-                    expr.as_str()
-                ),
+                expr.undefined_cause(field),
             )),
             Err(f) => Err(expression_failure(expr, field, f)),
         }
@@ -995,18 +979,14 @@ impl<'d> Run<'d> {
         expected: &str,
     ) -> Result<Value, Failure> {
         let v = self.expression(tid, expr, context, field)?;
-        if type_name(Some(&v)) == expected
+        if jsonata::type_name(&v) == expected
             || (expected == "integer" && number_as_u64(&v).is_some() && v.is_number())
         {
             return Ok(v);
         }
         Err(Failure::new(
             names::QUERY_EVALUATION_ERROR,
-            format!(
-                "The JSONata expression '{}' specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{}' for value: {v}",
-                expr.as_str(),
-                type_name(Some(&v)),
-            ),
+            expr.type_cause(field, expected, &v),
         ))
     }
 
@@ -1121,16 +1101,13 @@ impl<'d> Run<'d> {
                     let mut jsonata = |expr: &Expression| -> Result<bool, Failure> {
                         match expr.evaluate(&scope, rng) {
                             Ok(Some(Value::Bool(b))) => Ok(b),
-                            Ok(other) => Err(Failure::new(
+                            Ok(Some(other)) => Err(Failure::new(
                                 names::QUERY_EVALUATION_ERROR,
-                                format!(
-                                    "The JSONata expression '{}' specified for the field 'Condition' returned an unexpected result type. Expected 'boolean', but was '{}' for value: {}",
-                                    expr.as_str(),
-                                    type_name(other.as_ref()),
-                                    other
-                                        .as_ref()
-                                        .map_or("undefined".to_string(), Value::to_string)
-                                ),
+                                expr.type_cause("Condition", "boolean", &other),
+                            )),
+                            Ok(None) => Err(Failure::new(
+                                names::QUERY_EVALUATION_ERROR,
+                                expr.undefined_cause("Condition"),
                             )),
                             Err(f) => Err(expression_failure(expr, "Condition", f)),
                         }
@@ -1725,11 +1702,7 @@ impl<'d> Run<'d> {
                 };
                 if !items.is_array() {
                     let cause = match &map.items {
-                        Some(Template::Jsonata(expr)) => format!(
-                            "The JSONata expression '{}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {items}",
-                            expr.as_str(),
-                            type_name(Some(&items))
-                        ),
+                        Some(Template::Jsonata(expr)) => expr.type_cause("Items", "array", &items),
                         _ => format!("Map state input must be an array but was: {items}"),
                     };
                     return Body::Failed(Failure::new(names::QUERY_EVALUATION_ERROR, cause));

@@ -168,16 +168,11 @@ impl Template {
         field: &str,
     ) -> Result<Value, Failure> {
         self.jsonata_value(scope, rng, field)?.ok_or_else(|| {
-            let expr = match self {
-                Template::Jsonata(e) => e.as_str(),
-                _ => "",
+            let cause = match self {
+                Template::Jsonata(e) => e.undefined_cause(field),
+                _ => format!("The field '{field}' evaluated to nothing (undefined)."),
             };
-            Failure::new(
-                crate::error::names::QUERY_EVALUATION_ERROR,
-                format!(
-                    "The JSONata expression '{expr}' specified for the field '{field}' returned nothing (undefined)."
-                ),
-            )
+            Failure::new(crate::error::names::QUERY_EVALUATION_ERROR, cause)
         })
     }
 
@@ -221,11 +216,7 @@ impl Template {
 /// Words a failed JSONata expression as AWS does, naming the expression and the field.
 pub fn expression_failure(expr: &Expression, field: &str, failure: Failure) -> Failure {
     Failure {
-        cause: format!(
-            "The JSONata expression '{}' specified for the field '{field}' returned an unexpected error: {}",
-            expr.as_str(),
-            failure.cause
-        ),
+        cause: expr.error_cause(field, &failure.cause),
         ..failure
     }
 }

@@ -3,13 +3,14 @@
 //! and the workflow variables it reads from outside ([`free_variables`], scoped, for validation).
 
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use jsonata_core::ast::{AstNode, PathStep, Stage};
 use jsonata_core::value::JValue;
 use serde_json::Value;
 
 use super::Scope;
-use super::convert::{object, to_jvalue};
+use super::convert::to_jvalue;
 use super::functions::{Host, HostSet};
 
 /// JSONata's built-in function names: `$sum` passed as a value is a function, not a variable.
@@ -93,16 +94,17 @@ impl StatesUsage {
                     let converted = match (usage, value) {
                         _ if self.whole => to_jvalue(value),
                         (FieldUse::Unread, _) => return None,
-                        (FieldUse::Keys(keys), Value::Object(map)) => {
-                            JValue::Object(std::rc::Rc::new(object(map, |key| {
-                                keys.iter().any(|k| k == key)
-                            })))
-                        }
+                        // Only these keys are ever looked up, so their order does not matter.
+                        (FieldUse::Keys(keys), Value::Object(map)) => JValue::Object(Rc::new(
+                            keys.iter()
+                                .filter_map(|key| Some((key.clone(), to_jvalue(map.get(key)?))))
+                                .collect(),
+                        )),
                         (FieldUse::Keys(_) | FieldUse::Whole, _) => to_jvalue(value),
                     };
                     Some(((*name).to_owned(), converted))
                 });
-        Some(JValue::Object(std::rc::Rc::new(members.collect())))
+        Some(JValue::Object(Rc::new(members.collect())))
     }
 }
 

@@ -30,18 +30,13 @@ pub(super) fn to_jvalue(value: &Value) -> JValue {
                 flat,
             ))
         }),
-        Value::Object(map) => JValue::Object(Rc::new(object(map, |_| true))),
+        Value::Object(map) => with_stack(|| {
+            let members = map
+                .iter()
+                .map(|(key, value)| (key.clone(), to_jvalue(value)));
+            JValue::Object(Rc::new(members.collect::<JMap>()))
+        }),
     }
-}
-
-/// The members of `map` whose key `keep` accepts, in order, as an engine object.
-pub(super) fn object(map: &Map<String, Value>, keep: impl Fn(&str) -> bool) -> JMap {
-    with_stack(|| {
-        map.iter()
-            .filter(|(key, _)| keep(key))
-            .map(|(key, value)| (key.clone(), to_jvalue(value)))
-            .collect()
-    })
 }
 
 /// An engine value as JSON; `None` for `undefined` (and for a function, which JSON cannot hold).

@@ -9,10 +9,12 @@
 //!
 //! - **No context item.** An expression reads its data through `$states` and workflow variables
 //!   only; `$` and `$$` are undefined, so a bare path such as `states.input` (no `$`) evaluates to
-//!   undefined. (AWS also refuses such a definition at creation; that check belongs to
-//!   validation.)
+//!   undefined. (AWS reportedly refuses such a definition at creation,
+//!   `UNSUPPORTED_JSONATA_EXPRESSION`; that check belongs to validation.)
 //! - **`$states`** is an object with `input`, `context`, and `result` or `errorOutput` only where
-//!   the state has them; each workflow variable is bound by its own name (`$name`).
+//!   the state has them; each workflow variable is bound by its own name (`$name`). A variable
+//!   shadows a function of the same name where the expression reads `$name` as a value (then a
+//!   call `$name(...)` in the same expression fails with `T1006`, as JSONata bindings do).
 //! - **Six added functions**: `$partition`, `$range`, `$hash`, `$random` (with an optional seed),
 //!   `$uuid` and `$parse`. **`$eval` is removed**: calling it is `T1006`, as on AWS.
 //! - **Time.** This crate never reads a clock, so `$now()` and `$millis()` read the state's entry
@@ -27,8 +29,7 @@
 //! Input JSON becomes JSONata values with every number an `f64`. Results go back to JSON as AWS
 //! writes them: an integral number inside the `i64`/`u64` range is a JSON integer (`3`, never
 //! `3.0`; `-0` is `0`), object keys keep their order, `undefined` inside an array is dropped, and a
-//! non-finite number is the string `"Infinity"`, `"-Infinity"` or `"NaN"` (AWS's Java serializer
-//! writes them so). A function or regular-expression value has no JSON form; it is treated as
+//! non-finite number is the string `"Infinity"`, `"-Infinity"` or `"NaN"`. A function or regular-expression value has no JSON form; it is treated as
 //! `JSON.stringify` treats a function: the whole result is undefined, an object member is
 //! dropped, an array element is `null` (no AWS recording exists for these).
 //!
@@ -48,6 +49,20 @@
 //! caller builds with [`Expression::error_cause`]; see also [`Expression::undefined_cause`] and
 //! [`Expression::type_cause`]. The state prefix `An error occurred while executing the state
 //! '<name>' (entered at the event id #<n>). ` goes in front of all of them.
+//!
+//! The engine's own messages follow jsonata-js's codes but not always its wording; the
+//! differences AWS is known to show are rewritten (see `causes.rs`). Not yet: `T0410`/`T0412`
+//! raised by a built-in name no function (`Argument 1 must be Number` where AWS writes `Argument 1
+//! of function "abs" does not match function signature`), and `T2009` names no values.
+//!
+//! # Evidence
+//!
+//! AWS-recorded (conformance corpus): `$partition`, `$range`, `$parse` results, integer printing,
+//! the `unexpected result type` sentence. Reported from AWS executions by other Step Functions
+//! emulators, not in the corpus: the other sentences, `$random(seed)`, the wording of this
+//! module's function errors, non-finite numbers as strings, the `$range` element bound, the
+//! depth and sequence ceilings, `$eval` answering `T1006`. Unrecorded, chosen here: function
+//! values in results, the timeout, results over 1000 levels deep (refused).
 //!
 //! # Cost
 //!

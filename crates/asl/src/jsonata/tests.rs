@@ -488,6 +488,11 @@ fn variables_are_bound_by_name() {
     // function.
     assert_eq!(run("$sum"), Ok(Some(json!(5))));
     assert_eq!(run("$sum([1, 2])"), Ok(Some(json!(3))));
+    // Read as a value too, the variable shadows the function for calls in the same expression.
+    assert_eq!(
+        run("$sum + $sum([1])").map_err(|f| f.cause),
+        Err("T1006: Attempted to invoke a non-function".to_owned())
+    );
     // A local binding shadows a workflow variable.
     assert_eq!(
         run("($var_constant_1 := 10; $var_constant_1)"),
@@ -678,6 +683,7 @@ fn parse_errors_say_where() {
         "S0101: String literal must be terminated by a matching quote at character 1"
     );
     assert!(error(&"(".repeat(5000)).starts_with("U1002: "));
+    assert_eq!(error("  "), "S0207: Unexpected end of expression");
 }
 
 // ----- bounds -----
@@ -732,6 +738,39 @@ fn deep_recursion_is_refused_near_aws_ceiling() {
     );
     // An addition chain of 100 terms stays within the bound, as on AWS.
     assert_eq!(value(&format!("1{}", "+1".repeat(99))), json!(100));
+    // This engine counts one level fewer than AWS: it refuses 33, not 32. Pinned so an upgrade
+    // that moves it shows here.
+    assert_eq!(value(&countdown(32)), json!(32));
+    assert!(cause(&countdown(33)).starts_with("Stack overflow error"));
+}
+
+#[test]
+fn limits_can_be_tightened() {
+    let input = json!({});
+    let context = context();
+    let variables = Map::new();
+    let scope = Scope {
+        input: &input,
+        result: None,
+        error_output: None,
+        context: &context,
+        variables: &variables,
+    };
+    let limits = Limits {
+        max_sequence_length: 10,
+        max_depth: 10,
+        ..Limits::default()
+    };
+    let run = |source: &str| parse(source).evaluate_with_limits(&scope, &mut Rng::new(1), &limits);
+    assert_eq!(run("$count([1..10])"), Ok(Some(json!(10))));
+    assert_eq!(
+        run("$count([1..11])").map_err(|f| f.cause),
+        Err(
+            "Expression evaluation memory limit exceeded: Check for excessive memory usage"
+                .to_owned()
+        )
+    );
+    assert!(run(&format!("1{}", "+1".repeat(20))).is_err());
 }
 
 #[test]
