@@ -153,7 +153,10 @@ fn main() {
             outcome.output.unwrap_or(Value::Null)
         })
         .collect();
-    assert_eq!(outputs[0], outputs[1], "the twins must compute the same output");
+    assert_eq!(
+        outputs[0], outputs[1],
+        "the twins must compute the same output"
+    );
     let path_rate = rate(budget, || execute(&path_twin, &input));
     let jsonata_rate = rate(budget, || execute(&jsonata, &input));
     println!(
