@@ -11,6 +11,9 @@
 //! 2. **Graph** (`MISSING_TRANSITION_TARGET`, `MISSING_END_STATE`), per scope (the machine, each
 //!    Parallel branch, each Map processor), only when step 1 found no error: AWS reports the
 //!    graph of a definition it could read, and a malformed state has no reliable transitions.
+//! 3. **Variables** (`SCHEMA_VALIDATION_FAILED`), only when steps 1 and 2 found no error: a
+//!    JSONPath state must not read a workflow variable that no path from `StartAt` can have
+//!    assigned before it. See [Variables](#variables).
 //!
 //! # Locations
 //!
@@ -24,6 +27,31 @@
 //! A state's language is its own `QueryLanguage` or else the machine's; a state inside a Parallel
 //! branch or a Map processor inherits the machine's top-level language, not its parent state's
 //! (AWS does this). Any `QueryLanguage` other than exactly `JSONPath` counts as JSONata.
+//!
+//! # Variables
+//!
+//! A read is `$name` as the root of a path in a JSONPath state: a `...Path` field (`InputPath`,
+//! `OutputPath`, `ItemsPath`, `SecondsPath`, `ErrorPath`, ...), a `.$` field of a template
+//! (`Parameters`, `ResultSelector`, `ItemSelector`, `Assign`, `Credentials`, a Catcher's or a
+//! Choice rule's `Assign`, an ItemReader's or ResultWriter's `Parameters`, `BatchInput`), an
+//! argument of an intrinsic call in any of these, a Choice rule's `Variable` or `...Path`
+//! comparator. `$`, `$$` and `$$.` paths read no variable. Variables read inside a filter
+//! (`$.a[?(@.b == $x)]`) are not checked.
+//!
+//! What a state may read is a forward dataflow over the scope's transitions: the variables
+//! assigned on *any* path from `StartAt` to the state (a union over predecessors, so a loop back
+//! to a state counts). A state's own `Assign` applies when it leaves, so its own fields do not see
+//! it; `Next`, `Default` and every Choice rule's `Next` carry the state's `Assign` and every
+//! rule's `Assign`; a Catcher's `Next` carries only that Catcher's `Assign`. A Parallel branch or
+//! Map processor starts with what its state could read, and its own assignments do not leak out.
+//! A Choice rule testing `IsPresent` may read a variable that is not assigned.
+//!
+//! The rule errs towards accepting, since refusing a definition AWS runs is worse than running
+//! one it refuses. JSONata states are not checked at all: AWS creates and runs machines whose
+//! JSONata reads a variable nothing assigns (`{% $doesNotExist %}` in `Output`, `Assign` or
+//! `Arguments`) and fails the execution with `States.QueryEvaluationError` instead (localstack
+//! `test_assign_reference_variables.py::test_undefined_reference`, recorded against AWS).
+//! AWS's wording for the JSONPath diagnostic is not recorded; this module's follows its style.
 //!
 //! # Wording
 //!
@@ -40,7 +68,7 @@ use serde_json::{Map, Value};
 
 use crate::intrinsics::Intrinsic;
 use crate::json_text;
-use crate::path::Path;
+use crate::path::{Path, Root};
 
 /// How serious a [`Diagnostic`] is. Only errors make a definition invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -133,6 +161,9 @@ fn validate_after(
     v.scope(machine, "", ScopeKind::Machine);
     if !v.diags.iter().any(blocks_graph) {
         v.graph(machine, "");
+    }
+    if !has_errors(&v.diags) {
+        v.variables(machine, "", &HashSet::new());
     }
     v.diags
 }
@@ -1844,6 +1875,266 @@ impl<'o> Validator<'o> {
             }
         }
     }
+
+    /// Checks that each variable a JSONPath state of `scope` reads can have been assigned before
+    /// it, then does the same in nested scopes. `outer` holds what the scope's first state may
+    /// read: nothing for the machine, what the Parallel or Map state could read for its branches
+    /// and processor. The rule is described in the module documentation, under Variables.
+    fn variables(&mut self, scope: &Map<String, Value>, loc: &str, outer: &HashSet<String>) {
+        let (Some(Value::Object(states)), Some(start)) = (
+            scope.get("States"),
+            scope.get("StartAt").and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        // What each reached state may read on entry: the union over every path from `StartAt`.
+        let mut entry: HashMap<&str, HashSet<String>> = HashMap::new();
+        if states.contains_key(start) {
+            entry.insert(start, outer.clone());
+        }
+        let mut todo: Vec<&str> = entry.keys().copied().collect();
+        while let Some(name) = todo.pop() {
+            let (Some(state), Some(vars)) = (states.get(name), entry.get(name)) else {
+                continue;
+            };
+            let vars = vars.clone();
+            for (target, added) in assigning_transitions(state) {
+                let Some((target, _)) = states.get_key_value(target) else {
+                    continue;
+                };
+                let known = entry.entry(target.as_str()).or_insert_with(|| {
+                    todo.push(target.as_str());
+                    vars.clone()
+                });
+                let before = known.len();
+                known.extend(vars.iter().chain(&added).cloned());
+                if known.len() > before && !todo.contains(&target.as_str()) {
+                    todo.push(target.as_str());
+                }
+            }
+        }
+        for (name, state) in states {
+            let (Some(vars), Value::Object(st)) = (entry.get(name.as_str()), state) else {
+                continue;
+            };
+            let sloc = child(&child(loc, "States"), name);
+            let lang = st
+                .get("QueryLanguage")
+                .map_or(self.machine_lang, |l| language_of(Some(l)));
+            if lang == Lang::JsonPath {
+                for (at, var) in state_reads(st, &sloc) {
+                    if !vars.contains(&var) {
+                        self.schema(
+                            format!(
+                                "Variable '${var}' is not assigned by any state that can run \
+                                 before it is referenced"
+                            ),
+                            at,
+                        );
+                    }
+                }
+            }
+            let branches = st.get("Branches").and_then(Value::as_array);
+            for (i, branch) in branches.into_iter().flatten().enumerate() {
+                if let Value::Object(b) = branch {
+                    self.variables(b, &item(&child(&sloc, "Branches"), i), vars);
+                }
+            }
+            for key in ["ItemProcessor", "Iterator"] {
+                if let Some(Value::Object(p)) = st.get(key) {
+                    self.variables(p, &child(&sloc, key), vars);
+                }
+            }
+        }
+    }
+}
+
+/// The `...Path` fields of a state that read a path or an intrinsic call (`ResultPath` writes).
+const READING_PATH_FIELDS: [&str; 12] = [
+    "InputPath",
+    "OutputPath",
+    "ItemsPath",
+    "TimeoutSecondsPath",
+    "HeartbeatSecondsPath",
+    "SecondsPath",
+    "TimestampPath",
+    "MaxConcurrencyPath",
+    "ToleratedFailurePercentagePath",
+    "ToleratedFailureCountPath",
+    "ErrorPath",
+    "CausePath",
+];
+
+/// The templates of a state whose `.$` fields read paths or intrinsic calls.
+const READING_TEMPLATES: [&str; 5] = [
+    "Parameters",
+    "ResultSelector",
+    "ItemSelector",
+    "Assign",
+    "Credentials",
+];
+
+/// The variables an `Assign` object sets: its keys, without a JSONPath `.$` suffix.
+fn assigned_names(assign: Option<&Value>) -> impl Iterator<Item = String> + '_ {
+    assign
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(Map::keys)
+        .map(|key| key.strip_suffix(".$").unwrap_or(key).to_string())
+}
+
+/// The successors of a state in its scope, each with the variables the transition adds: `Next`,
+/// `Default` and the Choice rules' `Next` add the state's and its rules' `Assign`; a Catcher's
+/// `Next` adds only the Catcher's.
+fn assigning_transitions(state: &Value) -> Vec<(&str, HashSet<String>)> {
+    let mut own: HashSet<String> = assigned_names(state.get("Assign")).collect();
+    let rules = state.get("Choices").and_then(Value::as_array);
+    for rule in rules.into_iter().flatten() {
+        own.extend(assigned_names(rule.get("Assign")));
+    }
+    let mut out = Vec::new();
+    for field in ["Next", "Default"] {
+        if let Some(target) = state.get(field).and_then(Value::as_str) {
+            out.push((target, own.clone()));
+        }
+    }
+    for rule in rules.into_iter().flatten() {
+        if let Some(target) = rule.get("Next").and_then(Value::as_str) {
+            out.push((target, own.clone()));
+        }
+    }
+    let catchers = state.get("Catch").and_then(Value::as_array);
+    for catcher in catchers.into_iter().flatten() {
+        if let Some(target) = catcher.get("Next").and_then(Value::as_str) {
+            out.push((target, assigned_names(catcher.get("Assign")).collect()));
+        }
+    }
+    out
+}
+
+/// The workflow variables a path or intrinsic call reads, each once, in the order written.
+fn variables_read(text: &str) -> Vec<String> {
+    let roots: Vec<Root> = if Intrinsic::looks_like_call(text) {
+        Intrinsic::parse(text)
+            .map(|call| call.paths().into_iter().map(|p| p.root().clone()).collect())
+            .unwrap_or_default()
+    } else {
+        Path::parse(text)
+            .map(|p| vec![p.root().clone()])
+            .unwrap_or_default()
+    };
+    let mut out: Vec<String> = Vec::new();
+    for root in roots {
+        if let Root::Variable(name) = root
+            && !out.contains(&name)
+        {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// Appends the variables `value` reads, if it is a path or intrinsic call, located at `loc`.
+fn path_reads(value: &Value, loc: String, out: &mut Vec<(String, String)>) {
+    if let Some(text) = value.as_str() {
+        out.extend(variables_read(text).into_iter().map(|v| (loc.clone(), v)));
+    }
+}
+
+/// Appends the variables the `.$` fields of a JSONPath template read, at each field.
+fn template_reads(value: &Value, loc: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(fields) => {
+            for (key, v) in fields {
+                if key.ends_with(".$") {
+                    path_reads(v, child(loc, key), out);
+                } else {
+                    template_reads(v, &child(loc, key), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                template_reads(v, &item(loc, i), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Appends the variables a JSONPath Choice rule reads: `Variable` (unless the rule tests
+/// `IsPresent`), `...Path` comparators, nested rules and a top rule's `Assign`.
+fn rule_reads(rule: &Value, loc: &str, out: &mut Vec<(String, String)>) {
+    let Value::Object(r) = rule else {
+        return;
+    };
+    for (key, v) in r {
+        let at = child(loc, key);
+        match key.as_str() {
+            "Variable" if !r.contains_key("IsPresent") => path_reads(v, at, out),
+            "And" | "Or" => {
+                for (i, sub) in v.as_array().into_iter().flatten().enumerate() {
+                    rule_reads(sub, &item(&at, i), out);
+                }
+            }
+            "Not" => rule_reads(v, &at, out),
+            "Assign" => template_reads(v, &at, out),
+            k if k.ends_with("Path") && COMPARATORS.contains(&k) => path_reads(v, at, out),
+            _ => {}
+        }
+    }
+}
+
+/// Every variable a JSONPath state reads, with the location of the field that reads it. Nested
+/// scopes (Parallel branches, Map processors) are not included.
+fn state_reads(state: &Map<String, Value>, loc: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for field in READING_PATH_FIELDS {
+        if let Some(v) = state.get(field) {
+            path_reads(v, child(loc, field), &mut out);
+        }
+    }
+    for field in READING_TEMPLATES {
+        if let Some(v) = state.get(field) {
+            template_reads(v, &child(loc, field), &mut out);
+        }
+    }
+    for field in ["ItemReader", "ItemBatcher", "ResultWriter"] {
+        let Some(Value::Object(config)) = state.get(field) else {
+            continue;
+        };
+        let at = child(loc, field);
+        for (key, v) in config {
+            let kat = child(&at, key);
+            match key.as_str() {
+                "Parameters" | "BatchInput" => template_reads(v, &kat, &mut out),
+                "ReaderConfig" => {
+                    for (k, rv) in v.as_object().into_iter().flatten() {
+                        if k.ends_with("Path") {
+                            path_reads(rv, child(&kat, k), &mut out);
+                        }
+                    }
+                }
+                k if k.ends_with("Path") => path_reads(v, kat, &mut out),
+                _ => {}
+            }
+        }
+    }
+    let rules = state.get("Choices").and_then(Value::as_array);
+    for (i, rule) in rules.into_iter().flatten().enumerate() {
+        rule_reads(rule, &item(&child(loc, "Choices"), i), &mut out);
+    }
+    let catchers = state.get("Catch").and_then(Value::as_array);
+    for (i, catcher) in catchers.into_iter().flatten().enumerate() {
+        if let Some(assign) = catcher.get("Assign") {
+            template_reads(
+                assign,
+                &child(&item(&child(loc, "Catch"), i), "Assign"),
+                &mut out,
+            );
+        }
+    }
+    out
 }
 
 /// The transitions a state makes: (field, target, location).
