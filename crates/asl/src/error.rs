@@ -43,7 +43,7 @@ pub mod names {
 }
 
 /// An ASL error raised while running a state: its name and its cause.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     /// The error name, e.g. `States.Runtime` or a task's own error type.
     pub error: String,

@@ -49,7 +49,7 @@ pub const ROOT: ThreadId = 0;
 
 /// Facts about an execution fixed when it starts (the `$$.Execution` and `$$.StateMachine` parts
 /// of the context object).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExecutionInfo {
     /// The execution ARN (`$$.Execution.Id`).
     pub arn: String,
@@ -125,7 +125,7 @@ impl ExecutionInfo {
 }
 
 /// An execution's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Status {
     /// Still running.
     Running,
@@ -153,7 +153,7 @@ impl Status {
 }
 
 /// What a blocked thread waits for.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Blocked {
     /// Not blocked: about to be advanced (only seen inside `step`).
     Ready,
@@ -177,7 +177,7 @@ pub enum Blocked {
 }
 
 /// Whether a fan-out runs Parallel branches or Map iterations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FanKind {
     /// Parallel branches.
     Parallel,
@@ -188,7 +188,7 @@ pub enum FanKind {
 }
 
 /// Bookkeeping of a Parallel or Map state while its children run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FanOut {
     /// Branches or iterations.
     pub kind: FanKind,
@@ -211,7 +211,7 @@ pub struct FanOut {
 }
 
 /// One thread of control.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Thread {
     /// The parent thread and this thread's branch or item index.
     pub parent: Option<(ThreadId, usize)>,
@@ -243,7 +243,7 @@ pub struct Thread {
 }
 
 /// An execution's state between two events.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Execution {
     /// Facts fixed at start.
     pub info: ExecutionInfo,
@@ -282,7 +282,7 @@ impl Execution {
 }
 
 /// Something that happened to an execution.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     /// The execution starts.
     Start,
@@ -325,7 +325,7 @@ pub enum Event {
 }
 
 /// A task to run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TaskCommand {
     /// The thread waiting for it.
     pub thread: ThreadId,
@@ -349,7 +349,7 @@ pub struct TaskCommand {
 }
 
 /// Something the engine must do after committing a step.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Command {
     /// Run a task and answer with [`Event::TaskSucceeded`] or [`Event::TaskFailed`].
     RunTask(TaskCommand),
@@ -377,7 +377,7 @@ pub enum Command {
 }
 
 /// The outcome of [`step`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     /// The execution after the event.
     pub execution: Execution,

@@ -1,0 +1,351 @@
+//! The default store: one SQLite file (WAL), one writer thread that group-commits, and readers on
+//! their own connections.
+//!
+//! [`SqliteStore`] implements [`store::Store`] and keeps its whole contract.
+//!
+//! # Design
+//! - **One file in WAL mode.** `journal_mode=WAL`; `synchronous=FULL` by default, so an
+//!   acknowledged write survives a power loss ([`Synchronous`]).
+//! - **One writer.** Every write (state machines, commits, claims) goes to one thread that owns
+//!   the only write connection. It takes whatever requests are queued (up to
+//!   [`Options::max_batch`]), runs them in one transaction with a savepoint each, and answers them
+//!   after `COMMIT`: many executions' commits share one sync, and one request's failure rolls back
+//!   that request alone. See the `writer` module for the details.
+//! - **Readers.** Reads run on [`Options::readers`] read-only connections of their own, on
+//!   `tokio::task::spawn_blocking`; WAL lets them read while the writer writes.
+//! - **Schema.** SQL migrations embedded in the binary (`migrations/*.sql`), applied at open and
+//!   recorded in `schema_version`.
+//!
+//! # Stored values
+//! Timestamps are kept as microseconds since the Unix epoch: finer digits are dropped. JSON text
+//! (definitions, snapshots, event bodies, payloads) is stored as given. Paging cursors are opaque
+//! hex strings; a cursor this store did not make fails with [`Error::NotFound`] (kind
+//! `page cursor`).
+//!
+//! # What the store decides for the caller
+//! The stored row of a commit gets `version` = expected version + 1 (or 1) and `last_event_id` =
+//! the id of the last stored event, whatever the commit's record says. A work item id that exists
+//! already fails the commit with [`Error::AlreadyExists`] (kind `work item`); a commit deletes
+//! work in this order: `clear_work`, then `done_work`, then adds `add_work`. Creating a state
+//! machine whose ARN belonged to a deleted machine replaces the deleted machine's revisions.
+//! Listing limits are capped at 1000; a limit of 0 reads as 1.
+//!
+//! # Cancellation
+//! A write is sent to the writer when its future is first polled. Dropping the future after that
+//! does not cancel the write: it still commits (or fails), unseen. Callers that need to know
+//! reload.
+
+mod codec;
+mod read;
+mod schema;
+mod writer;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use store::{
+    BoxFuture, Claimed, Commit, Error, EventRecord, ExecutionFilter, ExecutionRecord, Page, Result,
+    StateMachineRecord, Store,
+};
+use tokio::sync::oneshot;
+use writer::{Counters, Op, Reply, Request};
+
+/// How long a connection waits for a lock held by another process before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How hard SQLite syncs each commit to disk (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `FULL`: an acknowledged commit survives a process crash and a power loss. The default.
+    #[default]
+    Full,
+    /// `NORMAL`: an acknowledged commit survives a process crash, but a power loss or an operating
+    /// system crash may lose the last commits (never corrupt the file). Faster: the WAL is synced
+    /// at checkpoints, not at every commit.
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Settings of a [`SqliteStore`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// How hard each commit is synced to disk. Default: [`Synchronous::Full`].
+    pub synchronous: Synchronous,
+    /// How many read-only connections serve reads at once (at least 1). Default: 2.
+    pub readers: usize,
+    /// The most write requests one transaction carries (at least 1). Default: 512.
+    pub max_batch: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            synchronous: Synchronous::Full,
+            readers: 2,
+            max_batch: 512,
+        }
+    }
+}
+
+/// Counts of the writer's work since the store opened, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Write requests answered (state machine changes, commits, claims; succeeded or failed).
+    pub requests: u64,
+    /// [`Store::commit`] calls that landed.
+    pub commits: u64,
+    /// Write transactions (batches) run.
+    pub batches: u64,
+    /// The most requests one batch carried.
+    pub largest_batch: u64,
+}
+
+/// The SQLite store. See the [crate documentation](crate).
+///
+/// Dropping it closes the store: the writer finishes every queued request, then its thread
+/// exits, and the drop waits for that.
+pub struct SqliteStore {
+    path: PathBuf,
+    /// Requests to the writer; `None` once dropping.
+    sender: Option<std::sync::mpsc::Sender<Request>>,
+    /// The writer thread; `None` once joined.
+    writer: Option<JoinHandle<()>>,
+    readers: Arc<read::Readers>,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the store in the file at `path`, whose directory must exist: switches it
+    /// to WAL mode, migrates its schema, opens the readers and starts the writer.
+    pub fn open(path: &Path, options: Options) -> Result<SqliteStore, Error> {
+        let failed = codec::backend("open");
+        let mut connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|error| Error::Backend {
+            operation: "open",
+            detail: format!("{}: {error}", path.display()),
+        })?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(&failed)?;
+        let mode: String = connection
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(&failed)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Backend {
+                operation: "open",
+                detail: format!(
+                    "{} cannot use WAL mode (journal mode {mode}); it must be a file",
+                    path.display()
+                ),
+            });
+        }
+        connection
+            .pragma_update(None, "synchronous", options.synchronous.pragma())
+            .map_err(&failed)?;
+        // Keep the WAL file from growing without bound after a burst.
+        connection
+            .pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+            .map_err(&failed)?;
+        // A larger page cache than SQLite's 2 MiB keeps hot history and index pages in memory;
+        // savepoint journals stay in memory.
+        connection
+            .pragma_update(None, "cache_size", -32 * 1024)
+            .map_err(&failed)?;
+        connection
+            .pragma_update(None, "temp_store", "MEMORY")
+            .map_err(&failed)?;
+        connection.set_prepared_statement_cache_capacity(64);
+        schema::migrate(&mut connection)?;
+        let readers = Arc::new(read::Readers::open(path, options.readers, BUSY_TIMEOUT)?);
+        let counters = Arc::new(Counters::default());
+        let (sender, writer) = writer::spawn(connection, options.max_batch, Arc::clone(&counters))?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            sender: Some(sender),
+            writer: Some(writer),
+            readers,
+            counters,
+        })
+    }
+
+    /// The file the store lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The writer's counts so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            requests: self.counters.requests.load(Ordering::Relaxed),
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            largest_batch: self.counters.largest_batch.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Sends `op` to the writer and waits until its batch committed.
+    async fn write(&self, op: Op) -> Result<Reply> {
+        let sender = self.sender.as_ref().ok_or(Error::Closed)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Request { op, reply })
+            .map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Sends `op` to the writer, expecting no data back.
+    async fn write_done(&self, op: Op) -> Result<()> {
+        self.write(op).await.map(drop)
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer drain the queue and exit.
+        drop(self.sender.take());
+        if let Some(writer) = self.writer.take() {
+            // A panicked writer has nothing left to flush; its callers got `Closed`.
+            let _ = writer.join();
+        }
+    }
+}
+
+/// A `u64` argument as an SQL integer, saturating (ids and revisions beyond `i64::MAX` are never
+/// stored, so saturating finds the same rows).
+fn saturating(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+impl Store for SqliteStore {
+    fn create_state_machine(&self, machine: StateMachineRecord) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.write_done(Op::CreateMachine(machine)))
+    }
+
+    fn update_state_machine(&self, machine: StateMachineRecord) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.write_done(Op::UpdateMachine(machine)))
+    }
+
+    fn delete_state_machine(&self, arn: &str) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.write_done(Op::DeleteMachine(arn.to_owned())))
+    }
+
+    fn get_state_machine(&self, arn: &str) -> BoxFuture<'_, Result<Option<StateMachineRecord>>> {
+        let arn = arn.to_owned();
+        Box::pin(self.readers.run("get_state_machine", move |connection| {
+            read::state_machine(connection, &arn)
+        }))
+    }
+
+    fn get_revision(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> BoxFuture<'_, Result<Option<StateMachineRecord>>> {
+        let arn = arn.to_owned();
+        Box::pin(self.readers.run("get_revision", move |connection| {
+            read::revision(connection, &arn, saturating(revision))
+        }))
+    }
+
+    fn list_state_machines(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Page<StateMachineRecord>>> {
+        let cursor = cursor.map(str::to_owned);
+        Box::pin(self.readers.run("list_state_machines", move |connection| {
+            read::state_machines(connection, cursor.as_deref(), limit)
+        }))
+    }
+
+    fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.write_done(Op::Commit(Box::new(commit))))
+    }
+
+    fn load_execution(
+        &self,
+        arn: &str,
+    ) -> BoxFuture<'_, Result<Option<(ExecutionRecord, String)>>> {
+        let arn = arn.to_owned();
+        Box::pin(self.readers.run("load_execution", move |connection| {
+            read::execution(connection, &arn)
+        }))
+    }
+
+    fn list_executions(
+        &self,
+        filter: ExecutionFilter,
+    ) -> BoxFuture<'_, Result<Page<ExecutionRecord>>> {
+        Box::pin(self.readers.run("list_executions", move |connection| {
+            read::executions(connection, &filter)
+        }))
+    }
+
+    fn history(
+        &self,
+        arn: &str,
+        after: u64,
+        limit: usize,
+        reverse: bool,
+    ) -> BoxFuture<'_, Result<Vec<EventRecord>>> {
+        let arn = arn.to_owned();
+        Box::pin(self.readers.run("history", move |connection| {
+            read::history(connection, &arn, saturating(after), limit, reverse)
+        }))
+    }
+
+    fn claim_work(
+        &self,
+        owner: &str,
+        now: Timestamp,
+        due_by: Timestamp,
+        lease_until: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Claimed>>> {
+        let op = Op::Claim {
+            owner: owner.to_owned(),
+            now,
+            due_by,
+            lease_until,
+            limit,
+        };
+        Box::pin(async move {
+            match self.write(op).await? {
+                Reply::Claimed(claimed) => Ok(claimed),
+                Reply::Done => Err(Error::Backend {
+                    operation: "claim_work",
+                    detail: "the writer answered a claim without items".to_owned(),
+                }),
+            }
+        })
+    }
+
+    fn running_executions(&self) -> BoxFuture<'_, Result<Vec<String>>> {
+        Box::pin(self.readers.run("running_executions", read::running))
+    }
+}

@@ -1,0 +1,306 @@
+//! Reads: a small pool of read-only connections, each query on `tokio::task::spawn_blocking`.
+//!
+//! In WAL mode readers do not block the writer nor each other, and each statement reads one
+//! committed state: a reader sees a commit whole or not at all, and sees every commit that was
+//! acknowledged before the read started.
+
+use crate::codec::{self, backend};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, params, params_from_iter};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use store::{
+    Error, EventRecord, ExecutionFilter, ExecutionRecord, Page, Result, StateMachineRecord,
+};
+use tokio::sync::Semaphore;
+
+/// The largest page a listing returns, whatever limit it is given.
+pub(crate) const MAX_PAGE: usize = 1_000;
+
+/// Read-only connections, lent out one per read.
+#[derive(Debug)]
+pub(crate) struct Readers {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Readers {
+    /// Opens `count` (at least 1) read-only connections to the database at `path`.
+    pub(crate) fn open(path: &Path, count: usize, busy_timeout: Duration) -> Result<Readers> {
+        let count = count.max(1);
+        let connections = (0..count)
+            .map(|_| connect(path, busy_timeout))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Readers {
+            path: path.to_owned(),
+            busy_timeout,
+            idle: Mutex::new(connections),
+            permits: Arc::new(Semaphore::new(count)),
+        })
+    }
+
+    /// Runs `read` on a connection of the pool on a blocking thread.
+    pub(crate) async fn run<T, F>(self: &Arc<Self>, operation: &'static str, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Closed)?;
+        let readers = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let lent = readers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            // A connection is missing only if a read panicked while holding it: replace it.
+            let connection = match lent {
+                Some(connection) => connection,
+                None => connect(&readers.path, readers.busy_timeout)?,
+            };
+            let result = read(&connection);
+            readers
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(connection);
+            result
+        })
+        .await
+        .map_err(|error| Error::Backend {
+            operation,
+            detail: format!("the read task failed: {error}"),
+        })?
+    }
+}
+
+/// Opens one read-only connection.
+fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    let failed = backend("open a reader");
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(&failed)?;
+    connection.busy_timeout(busy_timeout).map_err(&failed)?;
+    connection.set_prepared_statement_cache_capacity(32);
+    Ok(connection)
+}
+
+/// The latest revision of a state machine that exists.
+pub(crate) fn state_machine(
+    connection: &Connection,
+    arn: &str,
+) -> Result<Option<StateMachineRecord>> {
+    const OPERATION: &str = "get_state_machine";
+    let failed = backend(OPERATION);
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {} FROM state_machines m \
+             JOIN state_machine_revisions r ON r.arn = m.arn AND r.revision = m.revision \
+             WHERE m.arn = ?1",
+            codec::MACHINE_COLUMNS
+        ))
+        .map_err(&failed)?;
+    let mut rows = statement.query([arn]).map_err(&failed)?;
+    rows.next()
+        .map_err(&failed)?
+        .map(|row| codec::machine_from_row(row, OPERATION))
+        .transpose()
+}
+
+/// One revision of a state machine, deleted or not.
+pub(crate) fn revision(
+    connection: &Connection,
+    arn: &str,
+    revision: i64,
+) -> Result<Option<StateMachineRecord>> {
+    const OPERATION: &str = "get_revision";
+    let failed = backend(OPERATION);
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {} FROM state_machine_revisions r WHERE r.arn = ?1 AND r.revision = ?2",
+            codec::MACHINE_COLUMNS
+        ))
+        .map_err(&failed)?;
+    let mut rows = statement.query(params![arn, revision]).map_err(&failed)?;
+    rows.next()
+        .map_err(&failed)?
+        .map(|row| codec::machine_from_row(row, OPERATION))
+        .transpose()
+}
+
+/// A page of state machines by ARN.
+pub(crate) fn state_machines(
+    connection: &Connection,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<Page<StateMachineRecord>> {
+    const OPERATION: &str = "list_state_machines";
+    let failed = backend(OPERATION);
+    let limit = limit.clamp(1, MAX_PAGE);
+    let after = cursor.map(codec::parse_machine_cursor).transpose()?;
+    let sql = format!(
+        "SELECT {} FROM state_machines m \
+         JOIN state_machine_revisions r ON r.arn = m.arn AND r.revision = m.revision \
+         {} ORDER BY m.arn LIMIT ?1",
+        codec::MACHINE_COLUMNS,
+        if after.is_some() {
+            "WHERE m.arn > ?2"
+        } else {
+            ""
+        }
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
+    // One more than asked for tells whether another page follows.
+    let fetch = Value::Integer(codec::limit(limit + 1));
+    let parameters = std::iter::once(fetch).chain(after.map(Value::Text));
+    let mut rows = statement
+        .query(params_from_iter(parameters))
+        .map_err(&failed)?;
+    let mut items = Vec::with_capacity(limit);
+    while let Some(row) = rows.next().map_err(&failed)? {
+        items.push(codec::machine_from_row(row, OPERATION)?);
+    }
+    let cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|last| codec::machine_cursor(&last.arn))
+    } else {
+        None
+    };
+    Ok(Page { items, cursor })
+}
+
+/// An execution's row and snapshot.
+pub(crate) fn execution(
+    connection: &Connection,
+    arn: &str,
+) -> Result<Option<(ExecutionRecord, String)>> {
+    const OPERATION: &str = "load_execution";
+    let failed = backend(OPERATION);
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {}, snapshot FROM executions WHERE arn = ?1",
+            codec::EXECUTION_COLUMNS
+        ))
+        .map_err(&failed)?;
+    let mut rows = statement.query([arn]).map_err(&failed)?;
+    let Some(row) = rows.next().map_err(&failed)? else {
+        return Ok(None);
+    };
+    let record = codec::execution_from_row(row, OPERATION)?;
+    let snapshot = codec::column(row, 15, "execution snapshot", OPERATION)?;
+    Ok(Some((record, snapshot)))
+}
+
+/// A page of executions, newest first (start time, then ARN, both descending).
+pub(crate) fn executions(
+    connection: &Connection,
+    filter: &ExecutionFilter,
+) -> Result<Page<ExecutionRecord>> {
+    const OPERATION: &str = "list_executions";
+    let failed = backend(OPERATION);
+    let limit = filter.limit.clamp(1, MAX_PAGE);
+    let mut conditions = Vec::new();
+    let mut parameters = Vec::new();
+    if let Some(machine) = &filter.state_machine_arn {
+        parameters.push(Value::Text(machine.clone()));
+        conditions.push(format!("state_machine_arn = ?{}", parameters.len()));
+    }
+    if let Some(status) = &filter.status {
+        parameters.push(Value::Text(status.clone()));
+        conditions.push(format!("status = ?{}", parameters.len()));
+    }
+    if let Some(cursor) = &filter.cursor {
+        let (start, arn) = codec::parse_execution_cursor(cursor)?;
+        parameters.push(Value::Integer(start));
+        parameters.push(Value::Text(arn));
+        conditions.push(format!(
+            "(start_date, arn) < (?{}, ?{})",
+            parameters.len() - 1,
+            parameters.len()
+        ));
+    }
+    parameters.push(Value::Integer(codec::limit(limit + 1)));
+    let sql = format!(
+        "SELECT {} FROM executions {}{} ORDER BY start_date DESC, arn DESC LIMIT ?{}",
+        codec::EXECUTION_COLUMNS,
+        if conditions.is_empty() { "" } else { "WHERE " },
+        conditions.join(" AND "),
+        parameters.len()
+    );
+    let mut statement = connection.prepare_cached(&sql).map_err(&failed)?;
+    let mut rows = statement
+        .query(params_from_iter(parameters))
+        .map_err(&failed)?;
+    let mut items = Vec::with_capacity(limit);
+    while let Some(row) = rows.next().map_err(&failed)? {
+        items.push(codec::execution_from_row(row, OPERATION)?);
+    }
+    let cursor = if items.len() > limit {
+        items.truncate(limit);
+        items
+            .last()
+            .map(|last| codec::execution_cursor(codec::micros(last.start_date), &last.arn))
+    } else {
+        None
+    };
+    Ok(Page { items, cursor })
+}
+
+/// History events after `after` (or before it, in reverse).
+pub(crate) fn history(
+    connection: &Connection,
+    arn: &str,
+    after: i64,
+    limit: usize,
+    reverse: bool,
+) -> Result<Vec<EventRecord>> {
+    const OPERATION: &str = "history";
+    let failed = backend(OPERATION);
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let (condition, order, bound) = match (reverse, after) {
+        (false, after) => (">", "ASC", after),
+        (true, 0) => ("<", "DESC", i64::MAX),
+        (true, before) => ("<", "DESC", before),
+    };
+    let mut statement = connection
+        .prepare_cached(&format!(
+            "SELECT {} FROM history WHERE execution_arn = ?1 AND id {condition} ?2 \
+             ORDER BY id {order} LIMIT ?3",
+            codec::EVENT_COLUMNS
+        ))
+        .map_err(&failed)?;
+    let mut rows = statement
+        .query(params![arn, bound, codec::limit(limit)])
+        .map_err(&failed)?;
+    let mut events = Vec::new();
+    while let Some(row) = rows.next().map_err(&failed)? {
+        events.push(codec::event_from_row(row, OPERATION)?);
+    }
+    Ok(events)
+}
+
+/// The ARNs of RUNNING executions, by ARN.
+pub(crate) fn running(connection: &Connection) -> Result<Vec<String>> {
+    const OPERATION: &str = "running_executions";
+    let failed = backend(OPERATION);
+    let mut statement = connection
+        .prepare_cached("SELECT arn FROM executions WHERE status = 'RUNNING' ORDER BY arn")
+        .map_err(&failed)?;
+    let mut rows = statement.query([]).map_err(&failed)?;
+    let mut arns = Vec::new();
+    while let Some(row) = rows.next().map_err(&failed)? {
+        arns.push(codec::column(row, 0, "execution arn", OPERATION)?);
+    }
+    Ok(arns)
+}

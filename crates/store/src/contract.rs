@@ -1,0 +1,1942 @@
+//! The contract test suite: async checks every [`Store`] backend runs against a
+//! fresh, empty store of its own.
+//!
+//! Each check is a `pub async fn` that gets a fresh, empty store and panics, naming the broken
+//! rule, when the backend breaks the contract written in the [crate documentation](crate). Most
+//! checks take `&dyn Store`; the concurrency checks take an `Arc<dyn Store>` and a [`Spawn`], so
+//! that many callers run on tasks of their own.
+//!
+//! A backend runs the whole suite with [`store_contract_tests!`](crate::store_contract_tests!) in
+//! one of its test files; it makes a module `contract` with one `#[tokio::test]` per check, so
+//! each check shows in the test output under its own name:
+//!
+//! ```rust,ignore
+//! /// A fresh, empty store, and what must outlive it (here its directory).
+//! async fn fresh() -> (SqliteStore, tempfile::TempDir) {
+//!     let dir = tempfile::tempdir().expect("a temporary directory");
+//!     let store = SqliteStore::open(&dir.path().join("weir.db"), Options::default())
+//!         .expect("the store opens");
+//!     (store, dir)
+//! }
+//!
+//! store::store_contract_tests!(fresh);
+//! ```
+//!
+//! The test file's crate needs `tokio` (with `macros` and `rt-multi-thread`) as a dependency.
+//!
+//! # Timestamps
+//! Every timestamp in the checks has microseconds and no finer digits, and the checks expect them
+//! back unchanged: backends MUST keep at least microsecond precision.
+//!
+//! # What the checks pin down beyond the contract's words
+//! - A page's cursor is `None` exactly when no records follow it (a backend reads one record ahead).
+//! - Executions with the same start time list by ARN, descending, like the start times.
+//! - A lease that ends exactly at `now` still holds ("ended before now" is strict).
+//! - A create [`Commit`]'s first event id is 1; a commit without events is fine.
+//! - The stored row's `version` is `expected_version + 1` (or 1), whatever the commit's record says.
+
+use crate::{
+    BoxFuture, Claimed, Commit, Error, EventRecord, ExecutionFilter, ExecutionRecord,
+    StateMachineRecord, Store, WorkItem,
+};
+use jiff::Timestamp;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Runs a future on a task of its own and returns a future that resolves when that task has
+/// finished, re-raising its panic. [`store_contract_tests!`](crate::store_contract_tests!) passes
+/// one built on `tokio::spawn`.
+pub type Spawn = fn(BoxFuture<'static, ()>) -> BoxFuture<'static, ()>;
+
+/// How many callers the concurrency checks run at once.
+pub const CONCURRENT_CALLERS: usize = 200;
+
+/// Makes a module `contract` with one `#[tokio::test]` per contract check, each on a fresh store.
+///
+/// The argument is an expression callable with no arguments (usually the name of an `async fn`)
+/// whose future yields `(store, guard)`: a fresh, empty store implementing [`Store`]
+/// and `'static`, and anything that must outlive it (a temporary directory, `()`). The store is
+/// dropped before the guard. The invoking crate needs `tokio` as a dependency.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($fresh:expr) => {
+        $crate::store_contract_tests!(@module $fresh;
+            plain:
+                state_machine_create_and_get,
+                state_machine_create_existing_is_already_exists,
+                state_machine_update_adds_revision,
+                state_machine_update_revision_must_be_next,
+                state_machine_update_missing_is_not_found,
+                state_machine_delete_keeps_revisions,
+                list_state_machines_by_arn_in_pages,
+                commit_creates_execution,
+                commit_round_trips_every_field,
+                commit_versions_count_commits,
+                commit_create_existing_is_already_exists_and_writes_nothing,
+                commit_stale_version_is_conflict_and_writes_nothing,
+                commit_to_missing_execution_fails_and_writes_nothing,
+                commit_event_id_gap_is_conflict_and_writes_nothing,
+                commit_event_id_repeat_is_conflict_and_writes_nothing,
+                commit_first_event_id_is_one,
+                history_in_order_and_reverse,
+                history_pages_with_after_and_limit,
+                work_claimed_only_when_due,
+                work_claimed_in_due_order_up_to_limit,
+                work_lease_excludes_other_owners,
+                work_same_owner_reclaims,
+                work_expired_lease_lets_another_owner_claim,
+                work_claims_counted,
+                work_done_deletes_items,
+                work_clear_deletes_execution_items_before_adding,
+                list_executions_newest_first,
+                list_executions_pages_with_cursor,
+                list_executions_filters_by_machine_and_status,
+                running_executions_lists_running_only;
+            concurrent:
+                concurrent_commits_all_land,
+                concurrent_failures_do_not_fail_others,
+                concurrent_claims_never_share_an_item,
+                readers_never_see_part_of_a_commit;
+        );
+    };
+    (@module $fresh:expr; plain: $($plain:ident),* $(,)?; concurrent: $($concurrent:ident),* $(,)?;) => {
+        /// The store contract suite, one test per check.
+        mod contract {
+            #[allow(unused_imports, reason = "the fresh-store function lives in the parent")]
+            use super::*;
+
+            /// Runs `task` on a tokio task; the returned future re-raises its panic.
+            fn spawn(task: $crate::BoxFuture<'static, ()>) -> $crate::BoxFuture<'static, ()> {
+                let handle = ::tokio::spawn(task);
+                ::std::boxed::Box::pin(async move {
+                    if let ::std::result::Result::Err(error) = handle.await {
+                        match error.try_into_panic() {
+                            ::std::result::Result::Ok(panic) => ::std::panic::resume_unwind(panic),
+                            ::std::result::Result::Err(error) => {
+                                panic!("a contract task did not finish: {error}")
+                            }
+                        }
+                    }
+                })
+            }
+
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $plain() {
+                    let (store, guard) = ($fresh)().await;
+                    $crate::contract::$plain(&store).await;
+                    drop(store);
+                    drop(guard);
+                }
+            )*
+
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $concurrent() {
+                    let (store, guard) = ($fresh)().await;
+                    let store: ::std::sync::Arc<dyn $crate::Store> = ::std::sync::Arc::new(store);
+                    $crate::contract::$concurrent(::std::sync::Arc::clone(&store), spawn).await;
+                    drop(store);
+                    drop(guard);
+                }
+            )*
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test data.
+
+/// 2026-01-01T00:00:00.123457Z, in microseconds: odd microseconds catch lost precision.
+const T0_MICROS: i64 = 1_767_225_600_123_457;
+
+/// More pages than any paging loop of the checks needs: a backend whose cursors loop fails.
+const MAX_PAGES: usize = 100;
+
+/// `T0` plus `offset` microseconds.
+fn at(offset: i64) -> Timestamp {
+    Timestamp::from_microsecond(T0_MICROS + offset).expect("contract timestamps are in range")
+}
+
+/// `T0` plus `seconds`.
+fn secs(seconds: i64) -> Timestamp {
+    at(seconds * 1_000_000)
+}
+
+/// Far in the future: a `now` at which every lease has ended and every item is due.
+fn far() -> Timestamp {
+    secs(100 * 365 * 24 * 3600)
+}
+
+fn machine_arn(name: &str) -> String {
+    format!("arn:aws:states:us-east-1:000000000000:stateMachine:{name}")
+}
+
+fn machine(name: &str) -> StateMachineRecord {
+    StateMachineRecord {
+        arn: machine_arn(name),
+        name: name.to_owned(),
+        kind: "STANDARD".to_owned(),
+        role_arn: "arn:aws:iam::000000000000:role/weir".to_owned(),
+        revision: 1,
+        definition: format!(
+            r#"{{"StartAt":"{name}","States":{{"{name}":{{"Type":"Pass","End":true}}}}}}"#
+        ),
+        config: r#"{"description":"first"}"#.to_owned(),
+        created_at: at(1),
+        updated_at: at(1),
+    }
+}
+
+/// `previous` as revision `revision`, with a new definition, role, config and update time.
+fn revised(previous: &StateMachineRecord, revision: u64) -> StateMachineRecord {
+    StateMachineRecord {
+        revision,
+        role_arn: format!("arn:aws:iam::000000000000:role/weir-{revision}"),
+        definition: format!(
+            r#"{{"StartAt":"R{revision}","States":{{"R{revision}":{{"Type":"Succeed"}}}}}}"#
+        ),
+        config: format!(r#"{{"description":"revision {revision}"}}"#),
+        updated_at: at(1_000 * i64::try_from(revision).expect("small revision") + 7),
+        ..previous.clone()
+    }
+}
+
+fn execution_arn(machine_name: &str, name: &str) -> String {
+    format!("arn:aws:states:us-east-1:000000000000:execution:{machine_name}:{name}")
+}
+
+/// A new RUNNING execution of `machine_name` (version and last event id 0: not stored yet).
+fn execution(machine_name: &str, name: &str, start: Timestamp) -> ExecutionRecord {
+    ExecutionRecord {
+        arn: execution_arn(machine_name, name),
+        state_machine_arn: machine_arn(machine_name),
+        revision: 1,
+        name: name.to_owned(),
+        status: "RUNNING".to_owned(),
+        input: format!(r#"{{"name":"{name}"}}"#),
+        output: None,
+        error: None,
+        cause: None,
+        start_date: start,
+        stop_date: None,
+        redrive_count: 0,
+        redrive_date: None,
+        last_event_id: 0,
+        version: 0,
+    }
+}
+
+/// Event `id` of the execution `arn`; its body names both, so events of executions differ.
+fn event(arn: &str, id: u64) -> EventRecord {
+    EventRecord {
+        id,
+        event_type: if id == 1 {
+            "ExecutionStarted"
+        } else {
+            "PassStateEntered"
+        }
+        .to_owned(),
+        timestamp: at(i64::try_from(id).expect("small id") * 1_000 + 3),
+        body: format!(r#"{{"id":{id},"execution":"{arn}"}}"#),
+    }
+}
+
+/// Events `first..=last` of `arn`.
+fn events(arn: &str, first: u64, last: u64) -> Vec<EventRecord> {
+    (first..=last).map(|id| event(arn, id)).collect()
+}
+
+fn item(id: &str, execution_arn: &str, due: Timestamp) -> WorkItem {
+    WorkItem {
+        id: id.to_owned(),
+        execution_arn: execution_arn.to_owned(),
+        due,
+        payload: format!(r#"{{"work":"{id}"}}"#),
+    }
+}
+
+/// The commit that creates `execution` with events `1..=events`.
+fn start(execution: &ExecutionRecord, events_count: u64) -> Commit {
+    let mut row = execution.clone();
+    row.version = 1;
+    row.last_event_id = events_count;
+    Commit {
+        events: events(&row.arn, 1, events_count),
+        execution: row,
+        expected_version: None,
+        snapshot: r#"{"snapshot":1}"#.to_owned(),
+        add_work: Vec::new(),
+        done_work: Vec::new(),
+        clear_work: false,
+    }
+}
+
+/// The commit that follows the stored `row`, appending `events_count` events.
+fn step(row: &ExecutionRecord, events_count: u64) -> Commit {
+    let mut next = row.clone();
+    next.version = row.version + 1;
+    next.last_event_id = row.last_event_id + events_count;
+    Commit {
+        events: events(
+            &row.arn,
+            row.last_event_id + 1,
+            row.last_event_id + events_count,
+        ),
+        execution: next,
+        expected_version: Some(row.version),
+        snapshot: format!(r#"{{"snapshot":{}}}"#, row.version + 1),
+        add_work: Vec::new(),
+        done_work: Vec::new(),
+        clear_work: false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers that call the store and panic on failure.
+
+async fn create_machine(store: &dyn Store, record: &StateMachineRecord) {
+    if let Err(error) = store.create_state_machine(record.clone()).await {
+        panic!("create_state_machine({}) failed: {error}", record.arn);
+    }
+}
+
+async fn get_machine(store: &dyn Store, arn: &str) -> Option<StateMachineRecord> {
+    store
+        .get_state_machine(arn)
+        .await
+        .unwrap_or_else(|error| panic!("get_state_machine({arn}) failed: {error}"))
+}
+
+async fn get_revision(store: &dyn Store, arn: &str, revision: u64) -> Option<StateMachineRecord> {
+    store
+        .get_revision(arn, revision)
+        .await
+        .unwrap_or_else(|error| panic!("get_revision({arn}, {revision}) failed: {error}"))
+}
+
+/// Commits and returns the stored row, which must equal the commit's row.
+async fn commit(store: &dyn Store, commit: Commit) -> ExecutionRecord {
+    let arn = commit.execution.arn.clone();
+    let expected = commit.execution.clone();
+    if let Err(error) = store.commit(commit).await {
+        panic!("commit to {arn} failed: {error}");
+    }
+    let (row, _) = load(store, &arn).await;
+    assert_eq!(
+        row, expected,
+        "the stored row of {arn} must be the committed row"
+    );
+    row
+}
+
+async fn load(store: &dyn Store, arn: &str) -> (ExecutionRecord, String) {
+    store
+        .load_execution(arn)
+        .await
+        .unwrap_or_else(|error| panic!("load_execution({arn}) failed: {error}"))
+        .unwrap_or_else(|| panic!("execution {arn} must exist"))
+}
+
+async fn history(
+    store: &dyn Store,
+    arn: &str,
+    after: u64,
+    limit: usize,
+    reverse: bool,
+) -> Vec<EventRecord> {
+    store
+        .history(arn, after, limit, reverse)
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "history({arn}, after {after}, limit {limit}, reverse {reverse}) failed: {error}"
+            )
+        })
+}
+
+fn ids(events: &[EventRecord]) -> Vec<u64> {
+    events.iter().map(|event| event.id).collect()
+}
+
+async fn claim(
+    store: &dyn Store,
+    owner: &str,
+    now: Timestamp,
+    due_by: Timestamp,
+    lease_until: Timestamp,
+    limit: usize,
+) -> Vec<Claimed> {
+    store
+        .claim_work(owner, now, due_by, lease_until, limit)
+        .await
+        .unwrap_or_else(|error| panic!("claim_work by {owner} at {now} failed: {error}"))
+}
+
+fn claimed_ids(claimed: &[Claimed]) -> Vec<&str> {
+    claimed
+        .iter()
+        .map(|claimed| claimed.item.id.as_str())
+        .collect()
+}
+
+/// The ids of every work item in the store, sorted. It claims them all for a probe owner with a
+/// lease that never ends, so call it last, or only where that does not matter.
+async fn work_ids(store: &dyn Store) -> Vec<String> {
+    let claimed = claim(store, "contract-probe", far(), far(), far(), 100_000).await;
+    let mut ids: Vec<String> = claimed.into_iter().map(|claimed| claimed.item.id).collect();
+    ids.sort();
+    ids
+}
+
+async fn list_executions(
+    store: &dyn Store,
+    filter: ExecutionFilter,
+) -> (Vec<ExecutionRecord>, Option<String>) {
+    let page = store
+        .list_executions(filter.clone())
+        .await
+        .unwrap_or_else(|error| panic!("list_executions({filter:?}) failed: {error}"));
+    (page.items, page.cursor)
+}
+
+/// Every execution the filter selects, read `limit` at a time; checks each page's size and cursor.
+async fn list_all_executions(
+    store: &dyn Store,
+    mut filter: ExecutionFilter,
+) -> Vec<ExecutionRecord> {
+    let limit = filter.limit;
+    let mut all = Vec::new();
+    for _page in 0..=MAX_PAGES {
+        let (items, cursor) = list_executions(store, filter.clone()).await;
+        assert!(
+            items.len() <= limit,
+            "a page must hold at most `limit` ({limit}) executions"
+        );
+        all.extend(items.iter().cloned());
+        match cursor {
+            Some(cursor) => {
+                assert_eq!(
+                    items.len(),
+                    limit,
+                    "a page followed by another must be full"
+                );
+                filter.cursor = Some(cursor);
+            }
+            None => return all,
+        }
+    }
+    panic!("paging through executions ({filter:?}) must end within {MAX_PAGES} pages");
+}
+
+fn arns(records: &[ExecutionRecord]) -> Vec<&str> {
+    records.iter().map(|record| record.arn.as_str()).collect()
+}
+
+/// What a failed commit must leave unchanged: the row, the snapshot and the history.
+#[derive(Debug, PartialEq)]
+struct Seen {
+    row: Option<(ExecutionRecord, String)>,
+    history: Vec<EventRecord>,
+}
+
+async fn seen(store: &dyn Store, arn: &str) -> Seen {
+    let row = store
+        .load_execution(arn)
+        .await
+        .unwrap_or_else(|error| panic!("load_execution({arn}) failed: {error}"));
+    let history = match store.history(arn, 0, 100_000, false).await {
+        Ok(history) => history,
+        Err(Error::NotFound { .. }) if row.is_none() => Vec::new(),
+        Err(error) => panic!("history({arn}) failed: {error}"),
+    };
+    Seen { row, history }
+}
+
+/// Commits `bad`, which must fail as `expected` says, and checks it wrote nothing to its
+/// execution. (Work is checked by the caller with [`work_ids`] at the end.)
+async fn assert_rejected(store: &dyn Store, bad: Commit, rule: &str, expected: fn(&Error) -> bool) {
+    let arn = bad.execution.arn.clone();
+    let before = seen(store, &arn).await;
+    match store.commit(bad).await {
+        Ok(()) => panic!("{rule}: the commit to {arn} must fail, but it was accepted"),
+        Err(error) => assert!(
+            expected(&error),
+            "{rule}: the commit to {arn} failed with the wrong error: {error:?}"
+        ),
+    }
+    let after = seen(store, &arn).await;
+    assert_eq!(
+        after, before,
+        "{rule}: a failed commit to {arn} must write nothing"
+    );
+}
+
+fn is_conflict(error: &Error) -> bool {
+    matches!(error, Error::Conflict { .. })
+}
+
+fn is_already_exists(error: &Error) -> bool {
+    matches!(error, Error::AlreadyExists { .. })
+}
+
+fn is_not_found_or_conflict(error: &Error) -> bool {
+    matches!(error, Error::NotFound { .. } | Error::Conflict { .. })
+}
+
+/// A stored execution with two work items (`<name>-w1`, `<name>-w2`), at version 2 with 3 events.
+async fn execution_with_work(store: &dyn Store, name: &str) -> ExecutionRecord {
+    let row = commit(store, start(&execution("orders", name, secs(0)), 2)).await;
+    let mut next = step(&row, 1);
+    next.add_work = vec![
+        item(&format!("{name}-w1"), &row.arn, secs(10)),
+        item(&format!("{name}-w2"), &row.arn, secs(20)),
+    ];
+    commit(store, next).await
+}
+
+/// Adds the work and acknowledgements a rejected commit must not write.
+fn with_work_changes(mut bad: Commit, name: &str, clear: bool) -> Commit {
+    bad.add_work = vec![item(&format!("{name}-bad"), &bad.execution.arn, secs(5))];
+    bad.done_work = vec![format!("{name}-w1")];
+    bad.clear_work = clear;
+    bad
+}
+
+// ---------------------------------------------------------------------------------------------
+// State machines.
+
+/// A created machine reads back as given, as its latest revision and as revision 1.
+pub async fn state_machine_create_and_get(store: &dyn Store) {
+    let orders = machine("orders");
+    create_machine(store, &orders).await;
+    assert_eq!(
+        get_machine(store, &orders.arn).await,
+        Some(orders.clone()),
+        "get_state_machine must return the created machine as given"
+    );
+    assert_eq!(
+        get_revision(store, &orders.arn, 1).await,
+        Some(orders.clone()),
+        "revision 1 must be the created machine"
+    );
+    assert_eq!(
+        get_revision(store, &orders.arn, 2).await,
+        None,
+        "there is no revision 2 yet"
+    );
+    assert_eq!(
+        get_machine(store, &machine_arn("missing")).await,
+        None,
+        "an unknown ARN has no machine"
+    );
+}
+
+/// Creating a machine whose ARN exists fails with `AlreadyExists` and changes nothing.
+pub async fn state_machine_create_existing_is_already_exists(store: &dyn Store) {
+    let orders = machine("orders");
+    create_machine(store, &orders).await;
+    let mut again = orders.clone();
+    again.definition = r#"{"StartAt":"Other","States":{"Other":{"Type":"Succeed"}}}"#.to_owned();
+    let result = store.create_state_machine(again).await;
+    assert!(
+        matches!(result, Err(Error::AlreadyExists { .. })),
+        "creating an existing state machine must fail with AlreadyExists, got {result:?}"
+    );
+    assert_eq!(
+        get_machine(store, &orders.arn).await,
+        Some(orders),
+        "a failed create must change nothing"
+    );
+}
+
+/// An update adds a revision; the latest is what `get_state_machine` returns, and every earlier
+/// revision stays as it was.
+pub async fn state_machine_update_adds_revision(store: &dyn Store) {
+    let first = machine("orders");
+    create_machine(store, &first).await;
+    let second = revised(&first, 2);
+    store
+        .update_state_machine(second.clone())
+        .await
+        .expect("update to revision 2 must succeed");
+    assert_eq!(
+        get_machine(store, &first.arn).await,
+        Some(second.clone()),
+        "the latest revision is 2"
+    );
+    let third = revised(&second, 3);
+    store
+        .update_state_machine(third.clone())
+        .await
+        .expect("update to revision 3 must succeed");
+    assert_eq!(
+        get_machine(store, &first.arn).await,
+        Some(third.clone()),
+        "the latest revision is 3"
+    );
+    assert_eq!(
+        get_revision(store, &first.arn, 1).await,
+        Some(first.clone()),
+        "revision 1 must not change"
+    );
+    assert_eq!(
+        get_revision(store, &first.arn, 2).await,
+        Some(second),
+        "revision 2 must not change"
+    );
+    assert_eq!(
+        get_revision(store, &first.arn, 3).await,
+        Some(third),
+        "revision 3 reads back"
+    );
+}
+
+/// An update whose revision is not the stored revision + 1 fails with `Conflict` and changes
+/// nothing; so of two racing updates from the same revision, one lands.
+pub async fn state_machine_update_revision_must_be_next(store: &dyn Store) {
+    let first = machine("orders");
+    create_machine(store, &first).await;
+    for revision in [1, 3] {
+        let result = store.update_state_machine(revised(&first, revision)).await;
+        assert!(
+            matches!(result, Err(Error::Conflict { .. })),
+            "an update to revision {revision} of a machine at revision 1 must be a Conflict, got {result:?}"
+        );
+    }
+    assert_eq!(
+        get_machine(store, &first.arn).await,
+        Some(first.clone()),
+        "a failed update must change nothing"
+    );
+    assert_eq!(
+        get_revision(store, &first.arn, 3).await,
+        None,
+        "a failed update must add no revision"
+    );
+    let winner = revised(&first, 2);
+    store
+        .update_state_machine(winner.clone())
+        .await
+        .expect("update to revision 2 must succeed");
+    let mut loser = revised(&first, 2);
+    loser.definition = r#"{"StartAt":"Lost","States":{"Lost":{"Type":"Succeed"}}}"#.to_owned();
+    let result = store.update_state_machine(loser).await;
+    assert!(
+        matches!(result, Err(Error::Conflict { .. })),
+        "a second update to revision 2 must be a Conflict, got {result:?}"
+    );
+    assert_eq!(
+        get_revision(store, &first.arn, 2).await,
+        Some(winner),
+        "revision 2 is the first update"
+    );
+}
+
+/// Updating a machine that does not exist fails with `NotFound`.
+pub async fn state_machine_update_missing_is_not_found(store: &dyn Store) {
+    let result = store
+        .update_state_machine(revised(&machine("ghost"), 2))
+        .await;
+    assert!(
+        matches!(result, Err(Error::NotFound { .. })),
+        "updating a missing state machine must fail with NotFound, got {result:?}"
+    );
+    assert_eq!(
+        get_machine(store, &machine_arn("ghost")).await,
+        None,
+        "a failed update creates nothing"
+    );
+}
+
+/// A deleted machine is gone from `get_state_machine` and listings, but its revisions stay
+/// readable for its executions.
+pub async fn state_machine_delete_keeps_revisions(store: &dyn Store) {
+    let first = machine("orders");
+    create_machine(store, &first).await;
+    let second = revised(&first, 2);
+    store
+        .update_state_machine(second.clone())
+        .await
+        .expect("update to revision 2 must succeed");
+    create_machine(store, &machine("other")).await;
+    store
+        .delete_state_machine(&first.arn)
+        .await
+        .expect("delete_state_machine must succeed");
+    assert_eq!(
+        get_machine(store, &first.arn).await,
+        None,
+        "a deleted machine must be gone"
+    );
+    let page = store
+        .list_state_machines(None, 100)
+        .await
+        .expect("list_state_machines must succeed");
+    let listed: Vec<&str> = page
+        .items
+        .iter()
+        .map(|record| record.arn.as_str())
+        .collect();
+    assert_eq!(
+        listed,
+        vec![machine_arn("other").as_str()],
+        "a deleted machine must not be listed"
+    );
+    assert_eq!(
+        get_revision(store, &first.arn, 1).await,
+        Some(first),
+        "revision 1 must outlive the machine"
+    );
+    assert_eq!(
+        get_revision(store, &second.arn, 2).await,
+        Some(second),
+        "revision 2 must outlive the machine"
+    );
+}
+
+/// Machines list by ARN, a page at a time; a page's cursor is `None` exactly when nothing follows.
+pub async fn list_state_machines_by_arn_in_pages(store: &dyn Store) {
+    for name in ["delta", "alpha", "echo", "charlie", "bravo"] {
+        create_machine(store, &machine(name)).await;
+    }
+    store
+        .delete_state_machine(&machine_arn("charlie"))
+        .await
+        .expect("delete_state_machine must succeed");
+    let bravo = revised(&machine("bravo"), 2);
+    store
+        .update_state_machine(bravo.clone())
+        .await
+        .expect("update must succeed");
+    let expected = vec![machine("alpha"), bravo, machine("delta"), machine("echo")];
+    for limit in [1, 2, 3, 4, 10] {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let page = store
+                .list_state_machines(cursor.as_deref(), limit)
+                .await
+                .unwrap_or_else(|error| {
+                    panic!("list_state_machines(limit {limit}) failed: {error}")
+                });
+            pages += 1;
+            assert!(pages <= 10, "paging with limit {limit} must end");
+            assert!(
+                page.items.len() <= limit,
+                "a page must hold at most {limit} machines"
+            );
+            all.extend(page.items.iter().cloned());
+            match page.cursor {
+                Some(next) => {
+                    assert_eq!(
+                        page.items.len(),
+                        limit,
+                        "a page followed by another must be full"
+                    );
+                    cursor = Some(next);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(
+            all, expected,
+            "paging with limit {limit} must list the latest revisions by ARN"
+        );
+        assert_eq!(
+            pages,
+            expected.len().div_ceil(limit),
+            "limit {limit}: no empty last page"
+        );
+    }
+    let mut listed = Vec::new();
+    let first = store
+        .list_state_machines(None, 2)
+        .await
+        .expect("list_state_machines must succeed");
+    listed.extend(first.items);
+    create_machine(store, &machine("aardvark")).await;
+    create_machine(store, &machine("zulu")).await;
+    let rest = store
+        .list_state_machines(first.cursor.as_deref(), 100)
+        .await
+        .expect("list_state_machines must succeed");
+    listed.extend(rest.items);
+    let names: Vec<&str> = listed.iter().map(|record| record.name.as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["alpha", "bravo", "delta", "echo", "zulu"],
+        "a cursor must continue after its last ARN even when machines were added since"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commits.
+
+/// A create commit stores the row (version 1), the snapshot, the events and the work.
+pub async fn commit_creates_execution(store: &dyn Store) {
+    let new = execution("orders", "first", secs(0));
+    let mut create = start(&new, 2);
+    create.add_work = vec![item("first-w1", &new.arn, secs(1))];
+    let snapshot = create.snapshot.clone();
+    let expected_events = create.events.clone();
+    let row = commit(store, create).await;
+    assert_eq!(row.version, 1, "a created execution is at version 1");
+    let (_, stored_snapshot) = load(store, &new.arn).await;
+    assert_eq!(
+        stored_snapshot, snapshot,
+        "the snapshot must read back as committed"
+    );
+    assert_eq!(
+        history(store, &new.arn, 0, 100, false).await,
+        expected_events,
+        "the events must read back"
+    );
+    assert_eq!(
+        store
+            .load_execution(&execution_arn("orders", "missing"))
+            .await,
+        Ok(None),
+        "an unknown execution loads as None"
+    );
+    assert_eq!(
+        work_ids(store).await,
+        vec!["first-w1"],
+        "the work item must be stored"
+    );
+}
+
+/// Every field of the row, the snapshot and the events reads back exactly: optional fields,
+/// microsecond timestamps, non-ASCII text and large values.
+pub async fn commit_round_trips_every_field(store: &dyn Store) {
+    let new = execution("orders", "everything", at(-987_654_321));
+    let row = commit(store, start(&new, 1)).await;
+    let mut next = step(&row, 1);
+    next.execution.status = "FAILED".to_owned();
+    next.execution.revision = 7;
+    next.execution.error = Some("States.TaskFailed".to_owned());
+    next.execution.cause = Some("Ünïcødé \"quoted\" 'single' \\ back\nslash — ✓ 🚀".to_owned());
+    next.execution.stop_date = Some(at(123_456_789));
+    next.execution.redrive_count = 3;
+    next.execution.redrive_date = Some(at(99_999_999));
+    next.snapshot = format!(r#"{{"big":"{}"}}"#, "x".repeat(300 * 1024));
+    next.events[0].body = format!(r#"{{"big":"{}","text":"ünï 🚀"}}"#, "y".repeat(260 * 1024));
+    next.events[0].event_type = "ExecutionFailed".to_owned();
+    let snapshot = next.snapshot.clone();
+    let expected_events: Vec<EventRecord> = std::iter::once(event(&row.arn, 1))
+        .chain(next.events.iter().cloned())
+        .collect();
+    commit(store, next).await;
+    let (_, stored_snapshot) = load(store, &row.arn).await;
+    assert!(
+        stored_snapshot == snapshot,
+        "a 300 KiB snapshot must read back unchanged"
+    );
+    assert!(
+        history(store, &row.arn, 0, 100, false).await == expected_events,
+        "events (a 260 KiB body, non-ASCII text, microsecond timestamps) must read back unchanged"
+    );
+    let mut succeeded = step(&load(store, &row.arn).await.0, 0);
+    succeeded.execution.status = "SUCCEEDED".to_owned();
+    succeeded.execution.output = Some(r#"{"result":[1,2.5,null,"ü"]}"#.to_owned());
+    succeeded.execution.error = None;
+    succeeded.execution.cause = None;
+    succeeded.execution.redrive_date = None;
+    commit(store, succeeded).await;
+}
+
+/// Each commit adds 1 to the version, whatever version the commit's row carries.
+pub async fn commit_versions_count_commits(store: &dyn Store) {
+    let mut create = start(&execution("orders", "counted", secs(0)), 1);
+    create.execution.version = 42;
+    let arn = create.execution.arn.clone();
+    store
+        .commit(create)
+        .await
+        .expect("the create commit must succeed");
+    let mut row = load(store, &arn).await.0;
+    assert_eq!(
+        row.version, 1,
+        "a created execution is at version 1, whatever the commit's row says"
+    );
+    for expected in 2..=5 {
+        let mut next = step(&row, if expected % 2 == 0 { 0 } else { 2 });
+        next.execution.version = 0;
+        store
+            .commit(next)
+            .await
+            .unwrap_or_else(|error| panic!("commit {expected} failed: {error}"));
+        row = load(store, &arn).await.0;
+        assert_eq!(row.version, expected, "each commit adds 1 to the version");
+    }
+    assert_eq!(
+        row.last_event_id, 5,
+        "the row's last event id follows the events"
+    );
+    assert_eq!(
+        ids(&history(store, &arn, 0, 100, false).await),
+        vec![1, 2, 3, 4, 5],
+        "commits without events add none"
+    );
+}
+
+/// A create commit for an existing execution fails with `AlreadyExists` and writes nothing: no row
+/// change, no events, no work added or deleted.
+pub async fn commit_create_existing_is_already_exists_and_writes_nothing(store: &dyn Store) {
+    let row = execution_with_work(store, "taken").await;
+    let mut again = start(&execution("orders", "taken", secs(9)), 1);
+    again.snapshot = r#"{"snapshot":"other"}"#.to_owned();
+    assert_rejected(
+        store,
+        with_work_changes(again.clone(), "taken", false),
+        "create of an existing execution",
+        is_already_exists,
+    )
+    .await;
+    assert_rejected(
+        store,
+        with_work_changes(again, "taken", true),
+        "create of an existing execution (clear_work)",
+        is_already_exists,
+    )
+    .await;
+    assert_eq!(
+        load(store, &row.arn).await.0,
+        row,
+        "the existing row must be unchanged"
+    );
+    assert_eq!(
+        work_ids(store).await,
+        vec!["taken-w1", "taken-w2"],
+        "a failed commit must not add or delete work"
+    );
+}
+
+/// A commit naming a version other than the stored one fails with `Conflict` and writes nothing;
+/// a commit naming the stored version then lands.
+pub async fn commit_stale_version_is_conflict_and_writes_nothing(store: &dyn Store) {
+    let row = execution_with_work(store, "raced").await;
+    let mut stale = step(&row, 1);
+    stale.expected_version = Some(row.version - 1);
+    assert_rejected(
+        store,
+        with_work_changes(stale.clone(), "raced", false),
+        "stale expected_version",
+        is_conflict,
+    )
+    .await;
+    assert_rejected(
+        store,
+        with_work_changes(stale, "raced", true),
+        "stale expected_version (clear_work)",
+        is_conflict,
+    )
+    .await;
+    let mut ahead = step(&row, 1);
+    ahead.expected_version = Some(row.version + 1);
+    assert_rejected(
+        store,
+        with_work_changes(ahead, "raced", false),
+        "expected_version ahead of the row",
+        is_conflict,
+    )
+    .await;
+    let mut zero = step(&row, 1);
+    zero.expected_version = Some(0);
+    assert_rejected(
+        store,
+        with_work_changes(zero, "raced", false),
+        "expected_version 0",
+        is_conflict,
+    )
+    .await;
+    assert_eq!(
+        work_ids(store).await,
+        vec!["raced-w1", "raced-w2"],
+        "a failed commit must not add or delete work"
+    );
+    let winner = commit(store, step(&row, 1)).await;
+    assert_eq!(
+        winner.version,
+        row.version + 1,
+        "the commit naming the stored version lands"
+    );
+    let loser = step(&row, 1);
+    assert_rejected(store, loser, "the second of two racing steps", is_conflict).await;
+}
+
+/// A commit with an `expected_version` for an execution that does not exist fails (`NotFound` or
+/// `Conflict`) and writes nothing.
+pub async fn commit_to_missing_execution_fails_and_writes_nothing(store: &dyn Store) {
+    let mut ghost = start(&execution("orders", "ghost", secs(0)), 1);
+    ghost.expected_version = Some(1);
+    ghost.execution.version = 2;
+    ghost.add_work = vec![item("ghost-w", &ghost.execution.arn, secs(0))];
+    assert_rejected(
+        store,
+        ghost.clone(),
+        "a commit to a missing execution",
+        is_not_found_or_conflict,
+    )
+    .await;
+    assert_eq!(
+        store.load_execution(&ghost.execution.arn).await,
+        Ok(None),
+        "no row may appear"
+    );
+    assert_eq!(
+        work_ids(store).await,
+        Vec::<String>::new(),
+        "no work may appear"
+    );
+}
+
+/// A commit whose first event id skips ids, or whose events skip ids among themselves, fails with
+/// `Conflict` and writes nothing.
+pub async fn commit_event_id_gap_is_conflict_and_writes_nothing(store: &dyn Store) {
+    let row = execution_with_work(store, "gap").await;
+    let last = row.last_event_id;
+    let mut skips = step(&row, 2);
+    skips.events = events(&row.arn, last + 2, last + 3);
+    assert_rejected(
+        store,
+        with_work_changes(skips, "gap", false),
+        "first event id skips one",
+        is_conflict,
+    )
+    .await;
+    let mut inner = step(&row, 2);
+    inner.events = vec![event(&row.arn, last + 1), event(&row.arn, last + 3)];
+    assert_rejected(
+        store,
+        with_work_changes(inner, "gap", true),
+        "event ids skip within a commit",
+        is_conflict,
+    )
+    .await;
+    assert_eq!(
+        work_ids(store).await,
+        vec!["gap-w1", "gap-w2"],
+        "a failed commit must not add or delete work"
+    );
+    commit(store, step(&row, 2)).await;
+    assert_eq!(
+        ids(&history(store, &row.arn, 0, 100, false).await),
+        vec![1, 2, 3, 4, 5],
+        "consecutive ids land"
+    );
+}
+
+/// A commit repeating a stored event id, or repeating an id among its own events, fails with
+/// `Conflict` and writes nothing.
+pub async fn commit_event_id_repeat_is_conflict_and_writes_nothing(store: &dyn Store) {
+    let row = execution_with_work(store, "repeat").await;
+    let last = row.last_event_id;
+    let mut again = step(&row, 2);
+    again.events = events(&row.arn, last, last + 1);
+    assert_rejected(
+        store,
+        with_work_changes(again, "repeat", false),
+        "first event id repeats the last",
+        is_conflict,
+    )
+    .await;
+    let mut restart = step(&row, 2);
+    restart.events = events(&row.arn, 1, 2);
+    assert_rejected(
+        store,
+        with_work_changes(restart, "repeat", true),
+        "event ids restart at 1",
+        is_conflict,
+    )
+    .await;
+    let mut twice = step(&row, 2);
+    twice.events = vec![event(&row.arn, last + 1), event(&row.arn, last + 1)];
+    assert_rejected(
+        store,
+        with_work_changes(twice, "repeat", false),
+        "an event id twice in a commit",
+        is_conflict,
+    )
+    .await;
+    assert_eq!(
+        work_ids(store).await,
+        vec!["repeat-w1", "repeat-w2"],
+        "a failed commit must not add or delete work"
+    );
+}
+
+/// A create commit's events start at 1 (else `Conflict`, and nothing is created); a create commit
+/// may carry no events.
+pub async fn commit_first_event_id_is_one(store: &dyn Store) {
+    for first in [0, 2] {
+        let mut create = start(&execution("orders", "late", secs(0)), 2);
+        create.events = events(&create.execution.arn, first, first + 1);
+        create.add_work = vec![item("late-w", &create.execution.arn, secs(0))];
+        assert_rejected(
+            store,
+            create,
+            "a new execution's first event id is not 1",
+            is_conflict,
+        )
+        .await;
+    }
+    assert_eq!(
+        work_ids(store).await,
+        Vec::<String>::new(),
+        "a failed create must add no work"
+    );
+    let quiet = commit(store, start(&execution("orders", "quiet", secs(0)), 0)).await;
+    assert_eq!(
+        history(store, &quiet.arn, 0, 10, false).await,
+        Vec::new(),
+        "no events yet"
+    );
+    commit(store, step(&quiet, 2)).await;
+    assert_eq!(
+        ids(&history(store, &quiet.arn, 0, 10, false).await),
+        vec![1, 2],
+        "events then start at 1"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// History.
+
+/// Stores ten events of `orders:ten` in three commits, and three of `orders:other`.
+async fn ten_events(store: &dyn Store) -> String {
+    let mut row = commit(store, start(&execution("orders", "ten", secs(0)), 4)).await;
+    row = commit(store, step(&row, 3)).await;
+    commit(store, step(&row, 3)).await;
+    commit(store, start(&execution("orders", "other", secs(0)), 3)).await;
+    execution_arn("orders", "ten")
+}
+
+/// History reads in id order, or reverse from the last event; executions' histories do not mix.
+pub async fn history_in_order_and_reverse(store: &dyn Store) {
+    let arn = ten_events(store).await;
+    assert_eq!(
+        history(store, &arn, 0, 100, false).await,
+        events(&arn, 1, 10),
+        "history is in id order"
+    );
+    let mut reversed = events(&arn, 1, 10);
+    reversed.reverse();
+    assert_eq!(
+        history(store, &arn, 0, 100, true).await,
+        reversed,
+        "reverse from 0 starts at the last event"
+    );
+    let other = execution_arn("orders", "other");
+    assert_eq!(
+        history(store, &other, 0, 100, false).await,
+        events(&other, 1, 3),
+        "histories must not mix"
+    );
+    let missing = store
+        .history(&execution_arn("orders", "missing"), 0, 100, false)
+        .await;
+    assert!(
+        matches!(&missing, Ok(events) if events.is_empty())
+            || matches!(missing, Err(Error::NotFound { .. })),
+        "the history of an unknown execution is empty or NotFound, got {missing:?}"
+    );
+}
+
+/// `after` and `limit` page through history forwards and backwards.
+pub async fn history_pages_with_after_and_limit(store: &dyn Store) {
+    let arn = ten_events(store).await;
+    let cases: [(u64, usize, bool, Vec<u64>); 10] = [
+        (3, 4, false, vec![4, 5, 6, 7]),
+        (8, 5, false, vec![9, 10]),
+        (10, 5, false, vec![]),
+        (0, 3, false, vec![1, 2, 3]),
+        (0, 3, true, vec![10, 9, 8]),
+        (8, 3, true, vec![7, 6, 5]),
+        (2, 5, true, vec![1]),
+        (1, 5, true, vec![]),
+        (11, 2, true, vec![10, 9]),
+        (0, 1, true, vec![10]),
+    ];
+    for (after, limit, reverse, expected) in cases {
+        assert_eq!(
+            ids(&history(store, &arn, after, limit, reverse).await),
+            expected,
+            "history(after {after}, limit {limit}, reverse {reverse})"
+        );
+    }
+    for reverse in [false, true] {
+        let mut all = Vec::new();
+        let mut after = 0;
+        for _page in 0..=MAX_PAGES {
+            let page = history(store, &arn, after, 3, reverse).await;
+            match page.last() {
+                Some(last) => after = last.id,
+                None => break,
+            }
+            all.extend(ids(&page));
+            if (!reverse && after == 10) || (reverse && after == 1) {
+                break;
+            }
+        }
+        let mut expected: Vec<u64> = (1..=10).collect();
+        if reverse {
+            expected.reverse();
+        }
+        assert_eq!(
+            all, expected,
+            "paging 3 at a time (reverse {reverse}) must read every event once"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Work.
+
+/// Stores an execution with the given work items and returns its ARN.
+async fn with_work(store: &dyn Store, name: &str, items: &[(&str, Timestamp)]) -> String {
+    let mut create = start(&execution("orders", name, secs(0)), 1);
+    let arn = create.execution.arn.clone();
+    create.add_work = items.iter().map(|(id, due)| item(id, &arn, *due)).collect();
+    commit(store, create).await;
+    arn
+}
+
+/// Only items due at or before `due_by` are claimed, with their fields as added.
+pub async fn work_claimed_only_when_due(store: &dyn Store) {
+    let arn = with_work(
+        store,
+        "timers",
+        &[("t30", secs(30)), ("t10", secs(10)), ("t20", secs(20))],
+    )
+    .await;
+    let early = claim(store, "a", secs(5), secs(5), secs(65), 10).await;
+    assert_eq!(
+        claimed_ids(&early),
+        Vec::<&str>::new(),
+        "nothing is due at T0+5s"
+    );
+    let claimed = claim(store, "a", secs(20), secs(20), secs(80), 10).await;
+    assert_eq!(
+        claimed_ids(&claimed),
+        vec!["t10", "t20"],
+        "items due at or before due_by are claimed"
+    );
+    assert_eq!(
+        claimed[0].item,
+        item("t10", &arn, secs(10)),
+        "a claimed item reads back as added"
+    );
+    assert_eq!(claimed[0].claims, 0, "a first claim has claims 0");
+    let later = claim(store, "b", secs(30), secs(30), secs(90), 10).await;
+    assert_eq!(
+        claimed_ids(&later),
+        vec!["t30"],
+        "t30 is due at T0+30s; t10 and t20 are leased to a"
+    );
+    let ahead = claim(store, "c", secs(31), far(), far(), 10).await;
+    assert_eq!(
+        claimed_ids(&ahead),
+        Vec::<&str>::new(),
+        "everything is leased; due_by ahead of now changes nothing"
+    );
+}
+
+/// Items come in due order, at most `limit` of them; the rest stay for the next claim.
+pub async fn work_claimed_in_due_order_up_to_limit(store: &dyn Store) {
+    with_work(
+        store,
+        "one",
+        &[("d4", secs(4)), ("d1", secs(1)), ("d5", secs(5))],
+    )
+    .await;
+    with_work(store, "two", &[("d3", secs(3)), ("d2", at(1_000_001))]).await;
+    let first = claim(store, "a", secs(10), secs(10), secs(60), 3).await;
+    assert_eq!(
+        claimed_ids(&first),
+        vec!["d1", "d2", "d3"],
+        "the three earliest items, in due order"
+    );
+    let rest = claim(store, "b", secs(10), secs(10), secs(60), 10).await;
+    assert_eq!(
+        claimed_ids(&rest),
+        vec!["d4", "d5"],
+        "the rest, in due order"
+    );
+}
+
+/// While a lease holds (until and including `lease_until`), another owner cannot claim the item.
+pub async fn work_lease_excludes_other_owners(store: &dyn Store) {
+    with_work(store, "leased", &[("w", secs(0))]).await;
+    assert_eq!(
+        claimed_ids(&claim(store, "a", secs(0), secs(0), secs(60), 10).await),
+        vec!["w"]
+    );
+    for now in [secs(1), secs(59), at(59_999_999), secs(60)] {
+        let claimed = claim(store, "b", now, now, now, 10).await;
+        assert_eq!(
+            claimed_ids(&claimed),
+            Vec::<&str>::new(),
+            "a lease until T0+60s must hold at {now}"
+        );
+    }
+}
+
+/// The owner holding a lease may claim the item again, which renews the lease.
+pub async fn work_same_owner_reclaims(store: &dyn Store) {
+    with_work(store, "renewed", &[("w", secs(0))]).await;
+    let first = claim(store, "a", secs(0), secs(0), secs(60), 10).await;
+    assert_eq!(claimed_ids(&first), vec!["w"], "a claims w");
+    let again = claim(store, "a", secs(30), secs(30), secs(120), 10).await;
+    assert_eq!(
+        claimed_ids(&again),
+        vec!["w"],
+        "the same owner claims w again before its lease ends"
+    );
+    let other = claim(store, "b", secs(90), secs(90), secs(150), 10).await;
+    assert_eq!(
+        claimed_ids(&other),
+        Vec::<&str>::new(),
+        "the renewed lease (until T0+120s) holds at T0+90s"
+    );
+}
+
+/// Once a lease has ended, another owner claims the item.
+pub async fn work_expired_lease_lets_another_owner_claim(store: &dyn Store) {
+    let arn = with_work(store, "expired", &[("w", secs(0))]).await;
+    claim(store, "a", secs(0), secs(0), secs(60), 10).await;
+    let now = at(60_000_001);
+    let taken = claim(store, "b", now, now, secs(120), 10).await;
+    assert_eq!(
+        claimed_ids(&taken),
+        vec!["w"],
+        "a lease that ended before now lets another owner claim"
+    );
+    assert_eq!(
+        taken[0].item,
+        item("w", &arn, secs(0)),
+        "the item is unchanged by claims"
+    );
+    let back = claim(store, "a", secs(61), secs(61), secs(130), 10).await;
+    assert_eq!(
+        claimed_ids(&back),
+        Vec::<&str>::new(),
+        "the old owner lost the item to b's lease"
+    );
+}
+
+/// `claims` counts earlier claims of the item, by any owner.
+pub async fn work_claims_counted(store: &dyn Store) {
+    with_work(store, "counted", &[("w", secs(0))]).await;
+    let counts = [
+        claim(store, "a", secs(0), secs(0), secs(10), 1).await,
+        claim(store, "a", secs(5), secs(5), secs(20), 1).await,
+        claim(store, "b", secs(21), secs(21), secs(30), 1).await,
+        claim(store, "c", secs(31), secs(31), secs(40), 1).await,
+    ]
+    .iter()
+    .map(|claimed| match claimed.as_slice() {
+        [one] => one.claims,
+        other => panic!("each claim must return the one item, got {other:?}"),
+    })
+    .collect::<Vec<u64>>();
+    assert_eq!(counts, vec![0, 1, 2, 3], "claims counts earlier claims");
+}
+
+/// A work item lives until a commit deletes it: claims do not, `done_work` does, and unknown ids
+/// in `done_work` are ignored.
+pub async fn work_done_deletes_items(store: &dyn Store) {
+    let arn = with_work(
+        store,
+        "done",
+        &[("w1", secs(0)), ("w2", secs(0)), ("w3", secs(0))],
+    )
+    .await;
+    claim(store, "a", secs(0), secs(0), secs(10), 10).await;
+    let again = claim(store, "b", secs(11), secs(11), secs(20), 10).await;
+    assert_eq!(
+        claimed_ids(&again),
+        vec!["w1", "w2", "w3"],
+        "claimed items live on (at least once)"
+    );
+    let mut done = step(&load(store, &arn).await.0, 1);
+    done.done_work = vec!["w1".to_owned(), "w3".to_owned(), "never-added".to_owned()];
+    commit(store, done).await;
+    assert_eq!(
+        work_ids(store).await,
+        vec!["w2"],
+        "done_work deletes its items; unknown ids are ignored"
+    );
+}
+
+/// `clear_work` deletes the execution's items (and no others) before `add_work` adds new ones,
+/// even under an id it just deleted.
+pub async fn work_clear_deletes_execution_items_before_adding(store: &dyn Store) {
+    let arn = with_work(store, "ended", &[("a1", secs(1)), ("a2", secs(2))]).await;
+    with_work(store, "bystander", &[("b1", secs(3))]).await;
+    claim(store, "a", secs(0), secs(5), secs(100), 10).await;
+    let mut end = step(&load(store, &arn).await.0, 1);
+    end.clear_work = true;
+    end.add_work = vec![item("a3", &arn, secs(4)), item("a1", &arn, secs(9))];
+    commit(store, end).await;
+    let claimed = claim(store, "z", secs(50), secs(50), secs(200), 10).await;
+    let fresh: Vec<(&str, u64)> = claimed
+        .iter()
+        .map(|claimed| (claimed.item.id.as_str(), claimed.claims))
+        .collect();
+    assert_eq!(
+        fresh,
+        vec![("a3", 0), ("a1", 0)],
+        "cleared items are gone; a1 was added again, fresh and unleased"
+    );
+    assert_eq!(
+        claimed[1].item,
+        item("a1", &arn, secs(9)),
+        "the new a1 is the one added"
+    );
+    assert_eq!(
+        work_ids(store).await,
+        vec!["a1", "a3", "b1"],
+        "other executions' work stays"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing executions.
+
+/// Stores executions and returns them as stored, in listing order (newest first; ties by ARN,
+/// descending).
+async fn listed_executions(
+    store: &dyn Store,
+    specs: &[(&str, &str, i64, &str)],
+) -> Vec<ExecutionRecord> {
+    let mut stored = Vec::new();
+    for (machine_name, name, start_seconds, status) in specs {
+        let mut new = execution(machine_name, name, secs(*start_seconds));
+        new.status = (*status).to_owned();
+        stored.push(commit(store, start(&new, 1)).await);
+    }
+    stored.sort_by(|a, b| (b.start_date, &b.arn).cmp(&(a.start_date, &a.arn)));
+    stored
+}
+
+fn filter(machine_name: Option<&str>, status: Option<&str>, limit: usize) -> ExecutionFilter {
+    ExecutionFilter {
+        state_machine_arn: machine_name.map(machine_arn),
+        status: status.map(str::to_owned),
+        cursor: None,
+        limit,
+    }
+}
+
+/// Executions list newest first, with their rows as stored.
+pub async fn list_executions_newest_first(store: &dyn Store) {
+    let expected = listed_executions(
+        store,
+        &[
+            ("orders", "b", 20, "RUNNING"),
+            ("orders", "a", 40, "RUNNING"),
+            ("billing", "c", 10, "SUCCEEDED"),
+            ("orders", "d", 30, "FAILED"),
+        ],
+    )
+    .await;
+    let (items, cursor) = list_executions(store, filter(None, None, 100)).await;
+    assert_eq!(
+        arns(&items),
+        arns(&expected),
+        "executions list newest first"
+    );
+    assert_eq!(items, expected, "listed rows are the stored rows");
+    assert_eq!(cursor, None, "one page holds them all");
+}
+
+/// Paging through executions reads each once, in order, ties broken by ARN; a cursor continues
+/// where it stopped even when newer executions started since.
+pub async fn list_executions_pages_with_cursor(store: &dyn Store) {
+    let expected = listed_executions(
+        store,
+        &[
+            ("orders", "e1", 10, "RUNNING"),
+            ("orders", "e2", 20, "RUNNING"),
+            ("orders", "e3", 20, "RUNNING"),
+            ("billing", "e4", 20, "RUNNING"),
+            ("orders", "e5", 30, "RUNNING"),
+            ("orders", "e6", 5, "RUNNING"),
+            ("orders", "e7", 20, "RUNNING"),
+        ],
+    )
+    .await;
+    for limit in [1, 2, 3, 7, 8] {
+        let all = list_all_executions(store, filter(None, None, limit)).await;
+        assert_eq!(
+            arns(&all),
+            arns(&expected),
+            "paging with limit {limit}: newest first, ties by ARN descending"
+        );
+    }
+    let (first, cursor) = list_executions(store, filter(None, None, 3)).await;
+    commit(store, start(&execution("orders", "newer", secs(99)), 1)).await;
+    commit(store, start(&execution("orders", "e2-tie", secs(20)), 1)).await;
+    let mut next = filter(None, None, 100);
+    next.cursor = cursor;
+    let (rest, _) = list_executions(store, next).await;
+    let mut seen: Vec<&str> = arns(&first);
+    seen.extend(arns(&rest));
+    let tie = execution_arn("orders", "e2-tie");
+    let mut want: Vec<&str> = arns(&expected);
+    let position = want
+        .iter()
+        .position(|arn| *arn == execution_arn("orders", "e2").as_str())
+        .expect("e2 is listed");
+    want.insert(position, tie.as_str());
+    assert_eq!(
+        seen, want,
+        "a cursor continues after its last execution; newer ones do not shift pages"
+    );
+}
+
+/// Filters by state machine and by status (and both) select the right executions, newest first,
+/// also across pages, and follow status changes.
+pub async fn list_executions_filters_by_machine_and_status(store: &dyn Store) {
+    let all = listed_executions(
+        store,
+        &[
+            ("orders", "o1", 10, "RUNNING"),
+            ("orders", "o2", 20, "SUCCEEDED"),
+            ("orders", "o3", 30, "RUNNING"),
+            ("billing", "b1", 15, "RUNNING"),
+            ("billing", "b2", 25, "FAILED"),
+        ],
+    )
+    .await;
+    fn select<'a>(
+        all: &'a [ExecutionRecord],
+        machine_name: Option<&str>,
+        status: Option<&str>,
+    ) -> Vec<&'a str> {
+        all.iter()
+            .filter(|record| {
+                machine_name.is_none_or(|name| record.state_machine_arn == machine_arn(name))
+            })
+            .filter(|record| status.is_none_or(|status| record.status == status))
+            .map(|record| record.arn.as_str())
+            .collect()
+    }
+    let cases = [
+        (Some("orders"), None),
+        (Some("billing"), None),
+        (None, Some("RUNNING")),
+        (None, Some("FAILED")),
+        (Some("orders"), Some("RUNNING")),
+        (Some("billing"), Some("SUCCEEDED")),
+        (Some("nothing"), None),
+    ];
+    for (machine_name, status) in cases {
+        for limit in [1, 2, 10] {
+            let listed = list_all_executions(store, filter(machine_name, status, limit)).await;
+            assert_eq!(
+                arns(&listed),
+                select(&all, machine_name, status),
+                "machine {machine_name:?}, status {status:?}, limit {limit}"
+            );
+        }
+    }
+    let o1 = execution_arn("orders", "o1");
+    let mut done = step(&load(store, &o1).await.0, 1);
+    done.execution.status = "SUCCEEDED".to_owned();
+    commit(store, done).await;
+    let running = list_all_executions(store, filter(Some("orders"), Some("RUNNING"), 10)).await;
+    assert_eq!(
+        arns(&running),
+        vec![execution_arn("orders", "o3").as_str()],
+        "a status change moves the execution"
+    );
+    let succeeded = list_all_executions(store, filter(Some("orders"), Some("SUCCEEDED"), 10)).await;
+    assert_eq!(
+        arns(&succeeded),
+        vec![execution_arn("orders", "o2").as_str(), o1.as_str()],
+        "still newest first by start time after the status change"
+    );
+}
+
+/// `running_executions` names exactly the RUNNING executions.
+pub async fn running_executions_lists_running_only(store: &dyn Store) {
+    let running = || async {
+        let mut arns = store
+            .running_executions()
+            .await
+            .expect("running_executions must succeed");
+        arns.sort();
+        arns
+    };
+    assert_eq!(
+        running().await,
+        Vec::<String>::new(),
+        "an empty store runs nothing"
+    );
+    listed_executions(
+        store,
+        &[
+            ("orders", "r1", 1, "RUNNING"),
+            ("orders", "s1", 2, "SUCCEEDED"),
+            ("billing", "r2", 3, "RUNNING"),
+            ("billing", "f1", 4, "FAILED"),
+        ],
+    )
+    .await;
+    let r1 = execution_arn("orders", "r1");
+    let r2 = execution_arn("billing", "r2");
+    assert_eq!(
+        running().await,
+        vec![r2.clone(), r1.clone()],
+        "exactly the RUNNING executions"
+    );
+    let mut aborted = step(&load(store, &r1).await.0, 1);
+    aborted.execution.status = "ABORTED".to_owned();
+    commit(store, aborted).await;
+    assert_eq!(
+        running().await,
+        vec![r2],
+        "an execution that stopped is no longer running"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency.
+
+/// Sets its flag when dropped, so that readers stop even if the writer panics.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Waits for every task.
+async fn join(tasks: Vec<BoxFuture<'static, ()>>) {
+    for task in tasks {
+        task.await;
+    }
+}
+
+/// [`CONCURRENT_CALLERS`] tasks each create an execution, then step it, all at once; every commit
+/// lands and every caller gets its own result.
+pub async fn concurrent_commits_all_land(store: Arc<dyn Store>, spawn: Spawn) {
+    let tasks = (0..CONCURRENT_CALLERS)
+        .map(|index| {
+            let store = Arc::clone(&store);
+            spawn(Box::pin(async move {
+                let name = format!("parallel-{index:03}");
+                let mut create = start(
+                    &execution(
+                        "orders",
+                        &name,
+                        at(i64::try_from(index).expect("small index")),
+                    ),
+                    2,
+                );
+                create.add_work = vec![item(&name, &create.execution.arn, secs(0))];
+                let arn = create.execution.arn.clone();
+                if let Err(error) = store.commit(create.clone()).await {
+                    panic!("concurrent create of {arn} failed: {error}");
+                }
+                let mut next = step(&create.execution, 1);
+                next.snapshot = format!(r#"{{"snapshot":"{name}"}}"#);
+                next.add_work = vec![item(&format!("{name}-next"), &arn, secs(1))];
+                next.done_work = vec![name.clone()];
+                if let Err(error) = store.commit(next).await {
+                    panic!("concurrent step of {arn} failed: {error}");
+                }
+            }))
+        })
+        .collect();
+    join(tasks).await;
+    let store = &*store;
+    for index in 0..CONCURRENT_CALLERS {
+        let name = format!("parallel-{index:03}");
+        let arn = execution_arn("orders", &name);
+        let (row, snapshot) = load(store, &arn).await;
+        assert_eq!(
+            (row.version, row.last_event_id),
+            (2, 3),
+            "both commits of {arn} must land"
+        );
+        assert_eq!(
+            snapshot,
+            format!(r#"{{"snapshot":"{name}"}}"#),
+            "{arn} keeps its own snapshot"
+        );
+        assert_eq!(
+            history(store, &arn, 0, 100, false).await,
+            events(&arn, 1, 3),
+            "{arn} keeps its own events"
+        );
+    }
+    let mut running = store
+        .running_executions()
+        .await
+        .expect("running_executions must succeed");
+    running.sort();
+    assert_eq!(
+        running.len(),
+        CONCURRENT_CALLERS,
+        "every execution is running"
+    );
+    let expected: Vec<String> = (0..CONCURRENT_CALLERS)
+        .map(|index| format!("parallel-{index:03}-next"))
+        .collect();
+    assert_eq!(
+        work_ids(store).await,
+        expected,
+        "each execution's work is its own"
+    );
+}
+
+/// In a burst of concurrent commits, the failing ones (conflicts, duplicates, gaps) fail alone:
+/// every good commit lands, every bad one gets its own error and writes nothing.
+pub async fn concurrent_failures_do_not_fail_others(store: Arc<dyn Store>, spawn: Spawn) {
+    let half = CONCURRENT_CALLERS / 2;
+    let mut rows = Vec::new();
+    for index in 0..half {
+        let name = format!("burst-{index:03}");
+        rows.push(commit(&*store, start(&execution("orders", &name, secs(0)), 2)).await);
+    }
+    let mut tasks = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        let good = {
+            let mut good = step(row, 1);
+            good.snapshot = format!(r#"{{"good":{index}}}"#);
+            good.add_work = vec![item(&format!("good-{index:03}"), &row.arn, secs(0))];
+            good
+        };
+        let (bad, rule): (Commit, &'static str) = match index % 3 {
+            0 => {
+                let mut stale = step(row, 1);
+                stale.expected_version = Some(row.version + 5);
+                (stale, "a stale version")
+            }
+            1 => (
+                start(&execution("orders", &row.name, secs(0)), 1),
+                "a duplicate create",
+            ),
+            _ => {
+                let mut gap = step(row, 1);
+                gap.events = events(&row.arn, 10, 10);
+                (gap, "an event id gap")
+            }
+        };
+        let mut bad = bad;
+        bad.snapshot = r#"{"bad":true}"#.to_owned();
+        bad.add_work = vec![item(&format!("bad-{index:03}"), &row.arn, secs(0))];
+        let good_store = Arc::clone(&store);
+        tasks.push(spawn(Box::pin(async move {
+            let arn = good.execution.arn.clone();
+            if let Err(error) = good_store.commit(good).await {
+                panic!("a good commit to {arn} failed in a burst with bad ones: {error}");
+            }
+        })));
+        let bad_store = Arc::clone(&store);
+        tasks.push(spawn(Box::pin(async move {
+            let arn = bad.execution.arn.clone();
+            match bad_store.commit(bad).await {
+                Ok(()) => panic!("{rule} to {arn} must fail"),
+                Err(Error::Conflict { .. } | Error::AlreadyExists { .. }) => {}
+                Err(error) => panic!("{rule} to {arn} failed with the wrong error: {error:?}"),
+            }
+        })));
+    }
+    join(tasks).await;
+    let store = &*store;
+    for (index, row) in rows.iter().enumerate() {
+        let (stored, snapshot) = load(store, &row.arn).await;
+        assert_eq!(
+            stored.version, 2,
+            "the good commit to {} lands once",
+            row.arn
+        );
+        assert_eq!(
+            snapshot,
+            format!(r#"{{"good":{index}}}"#),
+            "{} has the good commit's snapshot",
+            row.arn
+        );
+        assert_eq!(
+            history(store, &row.arn, 0, 100, false).await,
+            events(&row.arn, 1, 3),
+            "{}: the good events only",
+            row.arn
+        );
+    }
+    let expected: Vec<String> = (0..half).map(|index| format!("good-{index:03}")).collect();
+    assert_eq!(
+        work_ids(store).await,
+        expected,
+        "only the good commits' work is stored"
+    );
+}
+
+/// Many owners claiming at once never get the same item while its lease holds.
+pub async fn concurrent_claims_never_share_an_item(store: Arc<dyn Store>, spawn: Spawn) {
+    let items: Vec<(String, Timestamp)> = (0..CONCURRENT_CALLERS)
+        .map(|index| {
+            (
+                format!("job-{index:03}"),
+                at(i64::try_from(index).expect("small index")),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, Timestamp)> = items.iter().map(|(id, due)| (id.as_str(), *due)).collect();
+    with_work(&*store, "jobs", &refs).await;
+    let taken = Arc::new(Mutex::new(Vec::new()));
+    let tasks = (0..10)
+        .map(|owner| {
+            let store = Arc::clone(&store);
+            let taken = Arc::clone(&taken);
+            spawn(Box::pin(async move {
+                for round in 0..=CONCURRENT_CALLERS {
+                    assert!(
+                        round < CONCURRENT_CALLERS,
+                        "claiming must run out of items: an owner keeps getting leased ones"
+                    );
+                    // A new owner each round: an owner may claim its own items again.
+                    let owner = format!("worker-{owner}-{round}");
+                    let claimed = store
+                        .claim_work(&owner, secs(10), secs(10), secs(70), 7)
+                        .await
+                        .unwrap_or_else(|error| panic!("claim_work by {owner} failed: {error}"));
+                    if claimed.is_empty() {
+                        break;
+                    }
+                    let mut taken = taken
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    taken.extend(
+                        claimed
+                            .into_iter()
+                            .map(|claimed| (claimed.item.id, claimed.claims)),
+                    );
+                }
+            }))
+        })
+        .collect();
+    join(tasks).await;
+    let taken = std::mem::take(
+        &mut *taken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let distinct: BTreeSet<&str> = taken.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        taken.len(),
+        CONCURRENT_CALLERS,
+        "each item is claimed exactly once while leases hold"
+    );
+    assert_eq!(
+        distinct.len(),
+        CONCURRENT_CALLERS,
+        "no item is claimed by two owners"
+    );
+    assert!(
+        taken.iter().all(|(_, claims)| *claims == 0),
+        "every claim was a first claim"
+    );
+}
+
+/// A reader never sees part of a commit: while commits of two events each land, every history read
+/// holds an even number of events, and every row read matches a whole commit.
+pub async fn readers_never_see_part_of_a_commit(store: Arc<dyn Store>, spawn: Spawn) {
+    const COMMITS: u64 = 60;
+    let arn = commit(&*store, start(&execution("orders", "watched", secs(0)), 2))
+        .await
+        .arn;
+    let done = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    {
+        let store = Arc::clone(&store);
+        let done = Arc::clone(&done);
+        let arn = arn.clone();
+        tasks.push(spawn(Box::pin(async move {
+            let _done = SetOnDrop(done);
+            for _ in 0..COMMITS {
+                let (row, _) = load(&*store, &arn).await;
+                let mut next = step(&row, 2);
+                next.snapshot = format!(r#"{{"version":{}}}"#, row.version + 1);
+                next.add_work = vec![item(&format!("w{}", row.version + 1), &arn, secs(0))];
+                if let Err(error) = store.commit(next).await {
+                    panic!("commit of version {} failed: {error}", row.version + 1);
+                }
+            }
+        })));
+    }
+    for _ in 0..4 {
+        let store = Arc::clone(&store);
+        let done = Arc::clone(&done);
+        let arn = arn.clone();
+        tasks.push(spawn(Box::pin(async move {
+            let mut reads = 0;
+            while !done.load(Ordering::SeqCst) || reads == 0 {
+                reads += 1;
+                let events = history(&*store, &arn, 0, 1_000, false).await;
+                assert!(
+                    events.len() % 2 == 0,
+                    "a reader saw {} events: part of a commit",
+                    events.len()
+                );
+                assert_eq!(
+                    ids(&events),
+                    (1..=events.len() as u64).collect::<Vec<_>>(),
+                    "history has no holes"
+                );
+                let (row, snapshot) = load(&*store, &arn).await;
+                assert_eq!(
+                    row.last_event_id,
+                    2 * row.version,
+                    "a reader saw a row from part of a commit"
+                );
+                if row.version > 1 {
+                    assert_eq!(
+                        snapshot,
+                        format!(r#"{{"version":{}}}"#, row.version),
+                        "the snapshot must match its row"
+                    );
+                }
+            }
+        })));
+    }
+    join(tasks).await;
+    let (row, _) = load(&*store, &arn).await;
+    assert_eq!(row.version, COMMITS + 1, "every commit landed");
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every check is in [`store_contract_tests!`](crate::store_contract_tests!), once.
+    #[test]
+    fn the_macro_runs_every_check() {
+        let source = include_str!("contract.rs");
+        let (macro_text, _) = source
+            .split_once("(@module $fresh:expr;")
+            .expect("the macro lists the checks before its @module arm");
+        let listed: Vec<&str> = macro_text
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|word| !word.is_empty())
+            .collect();
+        let checks: Vec<&str> = source
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub async fn "))
+            .filter_map(|rest| rest.split_once('(').map(|(name, _)| name))
+            .collect();
+        assert!(checks.len() > 30, "found the checks: {checks:?}");
+        for check in checks {
+            let times = listed.iter().filter(|word| **word == check).count();
+            assert_eq!(
+                times, 1,
+                "{check} must be listed once in store_contract_tests!"
+            );
+        }
+    }
+}
