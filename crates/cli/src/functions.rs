@@ -193,7 +193,8 @@ impl Registry {
         answer
     }
 
-    fn perform(&self, task: &TaskCommand) -> Result<Value, Failure> {
+    /// Runs one task: its result, or its failure as an ASL error.
+    pub fn perform(&self, task: &TaskCommand) -> Result<Value, Failure> {
         let request_id = request_id(&task.idempotency_key);
         match target(&task.resource, &task.input)? {
             Target::Direct { reference } => {

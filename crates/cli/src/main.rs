@@ -4,7 +4,9 @@
 //! `weir conformance` scores the engine against a corpus of cases recorded on AWS.
 
 mod conformance;
+mod durable;
 mod functions;
+mod workload;
 
 use anyhow::{Context, Result, bail};
 use asl::definition::StateMachine;
@@ -51,6 +53,11 @@ enum Command {
         /// Print the execution history as JSON lines on stderr.
         #[arg(long)]
         history: bool,
+        /// Run as a durable Standard execution on the SQLite store in this directory: waits and
+        /// retries take real time, and after a crash the same command (same `--name` and input)
+        /// resumes the execution where it stopped.
+        #[arg(long, value_name = "DIR")]
+        durable: Option<PathBuf>,
     },
     /// Validate a definition and print its diagnostics.
     Validate {
@@ -59,6 +66,20 @@ enum Command {
         /// Validate for an EXPRESS state machine (no activities, `.sync` or callbacks).
         #[arg(long)]
         express: bool,
+    },
+    /// Run the crash test's workload on a durable store until every execution has ended (see
+    /// crates/cli/src/workload.rs).
+    #[command(hide = true)]
+    Workload {
+        /// The data directory.
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        /// How many executions to run.
+        #[arg(long)]
+        executions: u64,
+        /// The file every task attempt appends a line to.
+        #[arg(long, value_name = "FILE")]
+        ledger: PathBuf,
     },
     /// Run every case of a conformance corpus and write one JSON result line per case.
     Conformance {
@@ -80,6 +101,7 @@ fn main() -> ExitCode {
             functions,
             name,
             history,
+            durable,
         } => run(
             &definition,
             input.as_deref(),
@@ -87,11 +109,17 @@ fn main() -> ExitCode {
             functions.as_deref(),
             name.as_deref(),
             history,
+            durable.as_deref(),
         ),
         Command::Validate {
             definition,
             express,
         } => validate(&definition, express),
+        Command::Workload {
+            data,
+            executions,
+            ledger,
+        } => workload::run(&data, executions, &ledger).map(|()| true),
         Command::Conformance { corpus, out } => conformance::run(&corpus, &out).map(|_| true),
     };
     match result {
@@ -133,6 +161,7 @@ fn run(
     functions: Option<&Path>,
     name: Option<&str>,
     show_history: bool,
+    durable: Option<&Path>,
 ) -> Result<bool> {
     let def = load_definition(path)?;
     let input: Value = match input_file {
@@ -179,6 +208,37 @@ fn run(
         input,
         jiff::Timestamp::now(),
     );
+    if let Some(data) = durable {
+        let definition = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let finished = durable::run(durable::DurableRun {
+            data,
+            machine,
+            definition: &definition,
+            input: &info.input.to_string(),
+            name: &execution_name,
+            registry,
+        })?;
+        if show_history {
+            for event in &finished.history {
+                eprintln!("{event}");
+            }
+        }
+        if finished.status == "SUCCEEDED" {
+            let output: Value = serde_json::from_str(finished.output.as_deref().unwrap_or("null"))?;
+            println!("{}", serde_json::to_string_pretty(&output)?);
+            return Ok(true);
+        }
+        eprintln!(
+            "{}: {}",
+            finished.status,
+            finished.error.as_deref().unwrap_or_default()
+        );
+        if let Some(cause) = finished.cause.filter(|c| !c.is_empty()) {
+            eprintln!("{cause}");
+        }
+        return Ok(false);
+    }
     let outcome = driver::run(&def, info, seed, &mut |task| registry.run(task));
     if show_history {
         for event in &outcome.history {

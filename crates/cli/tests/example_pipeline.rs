@@ -277,6 +277,84 @@ fn the_example_pipeline_loads_good_orders_dead_letters_bad_ones_and_retries_the_
     assert_eq!(dead.len(), 2 * want.bad_lines.len());
 }
 
+/// The main job as the README runs it: durably, on the SQLite store in `weir-data`.
+fn run_durable(root: &Path, name: &str) -> std::process::Child {
+    weir()
+        .current_dir(root)
+        .args([
+            "run",
+            "pipeline/pipeline.asl.json",
+            "--functions",
+            "pipeline/functions.json",
+            "--input-file",
+            "pipeline/input.json",
+            "--durable",
+            "weir-data",
+            "--name",
+            name,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start weir")
+}
+
+#[test]
+fn the_durable_pipeline_killed_during_its_retry_resumes_and_loads_each_order_once() {
+    let root = copy_of_example();
+    let dir = root.path().join("pipeline");
+    let want = expected(&dir);
+
+    // Kill the run while the load waits out its 5-second Retry interval (the data is small, so
+    // everything before the load takes well under a second and a half).
+    let mut first = run_durable(root.path(), "durable-run");
+    std::thread::sleep(Duration::from_millis(3_000));
+    assert!(
+        first.try_wait().expect("poll weir").is_none(),
+        "the run should still be waiting to retry the load"
+    );
+    first.kill().expect("SIGKILL weir");
+    first.wait().expect("reap weir");
+    assert!(
+        !dir.join("out/alerts.jsonl").exists(),
+        "the alert comes after the load, which has not succeeded yet"
+    );
+
+    // The same command again picks the execution up: the retry timer was in the store.
+    let started = Instant::now();
+    let out = run_durable(root.path(), "durable-run")
+        .wait_with_output()
+        .expect("weir runs");
+    let summary = output_json(&out);
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the resumed run finishes after its retry interval"
+    );
+    assert_eq!(summary["execution"], json!("durable-run"));
+    assert_eq!(summary["loaded"], json!(want.valid_ids.len()));
+    assert_eq!(summary["dead_lettered"], json!(want.bad_lines.len()));
+    assert_eq!(warehouse_ids(&dir), want.valid_ids);
+    let dead = read_jsonl(&dir.join("out/dead-letter.jsonl"));
+    assert_eq!(
+        dead.len(),
+        want.bad_lines.len(),
+        "each bad record dead-lettered once"
+    );
+    let alerts = read_jsonl(&dir.join("out/alerts.jsonl"));
+    assert_eq!(alerts.len(), 1, "the alert fired once");
+
+    // Once it has ended, the name is taken: a third run is refused with a clear message.
+    let again = run_durable(root.path(), "durable-run")
+        .wait_with_output()
+        .expect("weir runs");
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("choose another --name"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
 // ----- the function registry --------------------------------------------------------------------
 
 /// A directory with a registry (`functions.json`) and a definition (`def.json`).

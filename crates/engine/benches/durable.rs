@@ -1,0 +1,364 @@
+//! The durable engine's benchmark: `cargo bench -p engine --bench durable`.
+//!
+//! Prints the machine's core count and the disk's measured fsync rate (the physical limit of
+//! one-commit-per-transition engines) in the same run, then:
+//! - Standard executions of a 10-state Pass chain on SQLite (`synchronous=FULL`), all started
+//!   together: executions/s and state transitions/s, and transitions per fsync of the probe;
+//! - the same chain with one Task that fails twice then succeeds (Retry with 1 ms intervals: the
+//!   engine's clock runs 1000× fast, so `IntervalSeconds: 1` waits 1 ms);
+//! - p50/p99 latency from start to terminal status of one execution on an idle engine;
+//! - Express executions of the chain (`StartSyncExecution`, in memory);
+//! - recovery: time from a restart to the first resumed transition with executions in flight;
+//! - memory: resident size of an idle engine and with executions parked in a one-hour Wait.
+//!
+//! Sizes: `WEIR_BENCH_EXECUTIONS` (10000), `WEIR_BENCH_PARKED` (100000).
+
+use engine::{
+    BoxFuture, Clock, Engine, Handlers, ManualClock, NewStateMachine, Options, SystemClock,
+    TaskFailure, handler_fn,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::Store;
+use store_sqlite::SqliteStore;
+
+const RESOURCE: &str = "arn:aws:states:::lambda:invoke";
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A clock that runs `factor` times faster than the wall.
+struct FastClock {
+    origin: Timestamp,
+    started: Instant,
+    factor: i64,
+}
+
+impl Clock for FastClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = SignedDuration::try_from(self.started.elapsed()).unwrap_or_default();
+        self.origin
+            .saturating_add(elapsed * self.factor as i32)
+            .unwrap_or(Timestamp::MAX)
+    }
+
+    fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()> {
+        let wait = at.duration_since(self.now()) / self.factor as i32;
+        Box::pin(async move {
+            if let Ok(wait) = Duration::try_from(wait) {
+                tokio::time::sleep(wait).await;
+            }
+        })
+    }
+}
+
+fn chain(task: bool) -> String {
+    let mut states = serde_json::Map::new();
+    for i in 0..10 {
+        let next = if i == 9 {
+            json!({"End": true})
+        } else {
+            json!({"Next": format!("S{}", i + 1)})
+        };
+        let mut state = if task && i == 4 {
+            json!({"Type": "Task", "Resource": RESOURCE, "ResultPath": "$.task",
+                   "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 1, "MaxAttempts": 3,
+                              "BackoffRate": 1.0}]})
+        } else {
+            json!({"Type": "Pass", "Result": i, "ResultPath": format!("$.s{i}")})
+        };
+        if let (Some(state), Some(next)) = (state.as_object_mut(), next.as_object()) {
+            state.extend(next.clone());
+        }
+        states.insert(format!("S{i}"), state);
+    }
+    json!({"StartAt": "S0", "States": states}).to_string()
+}
+
+fn flaky() -> Handlers {
+    let mut handlers = Handlers::new();
+    handlers.insert(
+        RESOURCE,
+        handler_fn(|request| async move {
+            if request.attempt < 2 {
+                Err(TaskFailure::new("Busy", "not yet"))
+            } else {
+                Ok(json!({"attempt": request.attempt}))
+            }
+        }),
+    );
+    handlers
+}
+
+fn open(dir: &Path) -> Arc<dyn Store> {
+    Arc::new(
+        SqliteStore::open(&dir.join("weir.db"), store_sqlite::Options::default())
+            .expect("the store opens"),
+    )
+}
+
+use std::path::Path;
+
+async fn machine(engine: &Engine, name: &str, definition: String, express: bool) -> String {
+    engine
+        .create_state_machine(NewStateMachine {
+            name: name.into(),
+            definition,
+            express,
+            role_arn: String::new(),
+        })
+        .await
+        .expect("the benchmark definition is valid")
+        .arn
+}
+
+/// Starts `n` executions together and waits for all; returns the wall time.
+async fn burst(engine: &Engine, arn: &str, n: usize) -> Duration {
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let engine = engine.clone();
+        let arn = arn.to_string();
+        set.spawn(async move {
+            let run = engine
+                .start_execution(&arn, None, Some(&format!("{{\"i\":{i}}}")))
+                .await
+                .expect("starts");
+            let done = engine.wait(&run.execution_arn).await.expect("ends");
+            assert_eq!(done.status, "SUCCEEDED", "{done:?}");
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        joined.expect("an execution task panicked");
+    }
+    started.elapsed()
+}
+
+/// 4 KiB appends with `fdatasync` for one second: the disk's durable-write rate.
+fn fsync_rate(dir: &Path) -> f64 {
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path).expect("the probe file opens");
+    let block = vec![7u8; 4096];
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < Duration::from_secs(1) {
+        file.write_all(&block).expect("the probe writes");
+        file.sync_data().expect("the probe syncs");
+        n += 1;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let executions = env_or("WEIR_BENCH_EXECUTIONS", 10_000);
+    let parked = env_or("WEIR_BENCH_PARKED", 100_000);
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let fsyncs = fsync_rate(scratch.path());
+    println!("machine: {cores} cores; disk: {fsyncs:.0} fsync/s (4 KiB append + fdatasync)");
+
+    // Idle engine memory, before anything else runs.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let idle = Engine::start(
+        open(dir.path()),
+        clock.clone(),
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    println!("memory: idle engine {:.1} MB resident", rss_mb());
+    drop(idle);
+
+    // Standard Pass chain.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let engine = Engine::start(
+        open(dir.path()),
+        Arc::new(SystemClock),
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    let arn = machine(&engine, "chain", chain(false), false).await;
+    let took = burst(&engine, &arn, executions).await;
+    let rate = executions as f64 / took.as_secs_f64();
+    println!(
+        "standard, 10-state Pass chain, {executions} started together: {rate:.0} executions/s, \
+         {:.0} state transitions/s ({:.1} transitions per probe fsync)",
+        rate * 10.0,
+        rate * 10.0 / fsyncs
+    );
+
+    // Latency on an idle engine.
+    let mut latencies = Vec::new();
+    for _ in 0..300 {
+        let started = Instant::now();
+        let run = engine
+            .start_execution(&arn, None, None)
+            .await
+            .expect("starts");
+        engine.wait(&run.execution_arn).await.expect("ends");
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let p = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "latency, start to SUCCEEDED on an idle engine: p50 {:?}, p99 {:?} (probe fsync: {:?})",
+        p(0.5),
+        p(0.99),
+        Duration::from_secs_f64(1.0 / fsyncs)
+    );
+    drop(engine);
+
+    // The chain with a Task failing twice, Retry at 1 ms.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let fast = Arc::new(FastClock {
+        origin: Timestamp::now(),
+        started: Instant::now(),
+        factor: 1000,
+    });
+    let engine = Engine::start(
+        open(dir.path()),
+        fast,
+        Arc::new(flaky()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    let arn = machine(&engine, "retrying", chain(true), false).await;
+    let took = burst(&engine, &arn, executions).await;
+    println!(
+        "standard, same chain with a Task failing twice (Retry, 1 ms): {:.0} executions/s",
+        executions as f64 / took.as_secs_f64()
+    );
+    drop(engine);
+
+    // Express.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let engine = Engine::start(
+        open(dir.path()),
+        Arc::new(SystemClock),
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    let arn = machine(&engine, "express", chain(false), true).await;
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    let budget = Duration::from_secs(2);
+    for _ in 0..cores.max(1) * 2 {
+        let engine = engine.clone();
+        let arn = arn.clone();
+        set.spawn(async move {
+            let mut n = 0u64;
+            while started.elapsed() < budget {
+                let out = engine
+                    .start_sync_execution(&arn, None, Some("{}"))
+                    .await
+                    .expect("runs");
+                assert_eq!(out.status, asl::execution::Status::Succeeded);
+                n += 1;
+            }
+            n
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = set.join_next().await {
+        total += n.expect("an express worker panicked");
+    }
+    println!(
+        "express, same chain, StartSyncExecution in memory: {:.0} executions/s",
+        total as f64 / started.elapsed().as_secs_f64()
+    );
+    drop(engine);
+
+    // Recovery, then memory with executions parked in a one-hour Wait.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = open(dir.path());
+    let t0 = Timestamp::now();
+    let clock = Arc::new(ManualClock::new(t0));
+    let engine = Engine::start(
+        store.clone(),
+        clock.clone(),
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    let wait = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 3600, "Next": "P"},
+        "P": {"Type": "Pass", "End": true}}})
+    .to_string();
+    let arn = machine(&engine, "parked", wait, false).await;
+    let mut set = tokio::task::JoinSet::new();
+    let parking = Instant::now();
+    for i in 0..parked {
+        let engine = engine.clone();
+        let arn = arn.clone();
+        set.spawn(async move {
+            engine
+                .start_execution(&arn, Some(&format!("p{i}")), None)
+                .await
+                .expect("starts")
+                .execution_arn
+        });
+        if set.len() >= 2_000 {
+            set.join_next().await;
+        }
+    }
+    let mut arns = Vec::new();
+    while let Some(arn) = set.join_next().await {
+        arns.push(arn.expect("a start task panicked"));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    println!(
+        "memory: {:.1} MB resident with {parked} Standard executions parked in a one-hour Wait \
+         (started at {:.0}/s)",
+        rss_mb(),
+        parked as f64 / parking.elapsed().as_secs_f64()
+    );
+    drop(engine);
+    let later = Arc::new(ManualClock::new(t0 + SignedDuration::from_secs(3600)));
+    let restarted = Instant::now();
+    let engine = Engine::start(store, later, Arc::new(Handlers::new()), Options::default())
+        .await
+        .expect("restarts");
+    let resumed = restarted.elapsed();
+    let first = engine
+        .wait(arns.first().map(String::as_str).unwrap_or_default())
+        .await
+        .expect("ends");
+    let _: Value = Value::Null;
+    println!(
+        "recovery with {parked} executions in flight: engine ready in {resumed:?}, first resumed \
+         execution {} after {:?}",
+        first.status,
+        restarted.elapsed()
+    );
+}

@@ -1,0 +1,169 @@
+//! Express executions: run in memory through the same `step` as Standard ones, with no store
+//! and no history kept. Tasks are delivered at least once (a crash loses the execution, and the
+//! caller starts it again); `StartSyncExecution` waits for the result, up to five minutes.
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::task::TaskRequest;
+use asl::definition::StateMachine;
+use asl::execution::{Command, Event, Execution, ExecutionInfo, Status, step};
+use asl::history::HistoryEvent;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// The longest a synchronous Express execution may run (AWS: five minutes).
+pub const SYNC_LIMIT: SignedDuration = SignedDuration::from_mins(5);
+
+/// How an Express execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpressOutcome {
+    /// The execution ARN (`...:express:<machine>:<name>:<id>`).
+    pub execution_arn: String,
+    /// The final status.
+    pub status: Status,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error and cause, when it failed or timed out.
+    pub failure: Option<asl::Failure>,
+    /// When it started.
+    pub start_date: Timestamp,
+    /// When it ended.
+    pub stop_date: Timestamp,
+    /// The history, kept in memory only for the caller (logging).
+    pub history: Vec<HistoryEvent>,
+}
+
+impl Engine {
+    /// Runs an Express state machine's execution to its end and returns the outcome
+    /// (`StartSyncExecution`). Runs longer than five minutes end as `TIMED_OUT`.
+    pub async fn start_sync_execution(
+        &self,
+        state_machine_arn: &str,
+        name: Option<&str>,
+        input: Option<&str>,
+    ) -> Result<ExpressOutcome, Error> {
+        let machine = self.machine_to_start(state_machine_arn).await?;
+        if machine.kind != "EXPRESS" {
+            return Err(Error::NotAllowed {
+                code: "StateMachineTypeNotSupported",
+                message: format!(
+                    "This operation is not supported by this type of state machine: {state_machine_arn} is STANDARD"
+                ),
+            });
+        }
+        let (definition, info) = self.express_start(&machine, name, input, true).await?;
+        Ok(self.run_express(definition, info).await)
+    }
+
+    /// Compiles the machine and prepares an Express execution's facts.
+    pub(crate) async fn express_start(
+        &self,
+        machine: &store::StateMachineRecord,
+        name: Option<&str>,
+        input: Option<&str>,
+        sync: bool,
+    ) -> Result<(Arc<StateMachine>, ExecutionInfo), Error> {
+        let name = match name {
+            Some(name) => {
+                crate::engine::check_name(name)?;
+                name.to_string()
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let input = crate::engine::parse_input(input.unwrap_or("{}"))?;
+        let definition = self.definition_of(&machine.arn, machine.revision).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.clock().now();
+        let info = ExecutionInfo::new_express(&machine.arn, &name, &id, input, now, sync);
+        Ok((definition, info))
+    }
+
+    /// Runs an Express execution in memory to its end.
+    pub(crate) async fn run_express(
+        &self,
+        definition: Arc<StateMachine>,
+        info: ExecutionInfo,
+    ) -> ExpressOutcome {
+        let clock = self.clock().clone();
+        let start_date = info.start_time;
+        let arn = info.arn.clone();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let mut execution = Execution::new(info);
+        let mut history = Vec::new();
+        let mut next = Some(Event::Start);
+        let mut position = 0u64;
+        // The five-minute limit, on top of any TimeoutSeconds of the definition.
+        let limit = start_date
+            .saturating_add(SYNC_LIMIT)
+            .unwrap_or(Timestamp::MAX);
+        let mut timers = Vec::new();
+        while let Some(event) = next.take() {
+            position += 1;
+            let stepped = step(&definition, execution, event, clock.now(), position);
+            execution = stepped.execution;
+            history.extend(stepped.events);
+            if execution.status != Status::Running {
+                break;
+            }
+            for command in stepped.commands {
+                match command {
+                    Command::RunTask(task) => {
+                        if let Some((due, timeout)) = crate::task::timeout(&task, clock.now()) {
+                            timers.push(spawn_timer(self, &tx, due, timeout));
+                        }
+                        let answer = self.tasks().call(TaskRequest::of(&arn, &task));
+                        let tx = tx.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(crate::task::answer(&task, answer.await));
+                        });
+                    }
+                    Command::StartTimer { thread, wake, at } => {
+                        timers.push(spawn_timer(
+                            self,
+                            &tx,
+                            at,
+                            Event::TimerFired { thread, wake },
+                        ));
+                    }
+                    Command::ExecutionTimeout { at } => {
+                        timers.push(spawn_timer(self, &tx, at, Event::TimedOut));
+                    }
+                    Command::CancelTask { .. } => {}
+                }
+            }
+            next = tokio::select! {
+                event = rx.recv() => event,
+                () = clock.sleep_until(limit) => Some(Event::TimedOut),
+            };
+        }
+        for timer in timers {
+            timer.abort();
+        }
+        ExpressOutcome {
+            execution_arn: arn,
+            status: execution.status,
+            output: execution.output,
+            failure: execution.failure,
+            start_date,
+            stop_date: clock.now(),
+            history,
+        }
+    }
+}
+
+/// Sends `event` when the engine's clock reaches `at`.
+fn spawn_timer(
+    engine: &Engine,
+    tx: &mpsc::UnboundedSender<Event>,
+    at: Timestamp,
+    event: Event,
+) -> tokio::task::JoinHandle<()> {
+    let clock = engine.clock().clone();
+    let tx = tx.clone();
+    tokio::spawn(async move {
+        clock.sleep_until(at).await;
+        let _ = tx.send(event);
+    })
+}

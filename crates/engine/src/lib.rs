@@ -1,0 +1,32 @@
+//! The engine: loads an execution, asks `asl` what happens next, commits the decision to the
+//! store, then carries out its commands.
+//!
+//! # Design notes
+//! - **Decide, commit, act.** Every event an execution receives (start, task result, timer,
+//!   stop, timeout) goes through [`asl::execution::step`]; the new snapshot, the history events
+//!   and the work the step asks for (tasks, timers) are written in one [`store::Commit`]; only
+//!   after the store acknowledged it does the engine run tasks or arm timers. The event's own
+//!   work item is deleted in that same commit, so a crash before the commit redelivers the
+//!   event's work and a crash after it cannot repeat the transition.
+//! - **One actor per busy execution.** Events for one execution are handled one batch at a time
+//!   by a Tokio task that owns the execution's state while it is busy and goes away when idle;
+//!   many executions commit concurrently, so the store can group their commits.
+//! - **Work is the resume list.** On start the engine claims every work item in the store
+//!   (tasks not yet answered, timers not yet fired) and carries it out again; tasks carry
+//!   idempotency keys because a crash can deliver them twice.
+//! - **Express** executions run in memory through the same `step`, with no store.
+
+mod clock;
+mod engine;
+mod error;
+mod express;
+mod task;
+mod work;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use engine::{Engine, NewStateMachine, Options, StartedExecution};
+pub use error::Error;
+pub use express::ExpressOutcome;
+pub use task::{Handler, Handlers, TaskFailure, TaskRequest, handler_fn};
+
+pub use store::BoxFuture;
