@@ -123,6 +123,10 @@ pub fn run(job: DurableRun<'_>) -> Result<Finished> {
             ),
             Err(e) => return Err(e).context("cannot start the execution"),
         };
+        eprintln!(
+            "weir: execution {} (rerun with --name {} to resume it after a crash)",
+            started.execution_arn, job.name
+        );
         let record = engine
             .wait(&started.execution_arn)
             .await
