@@ -70,6 +70,15 @@ pub struct ExecutionInfo {
     pub redrive_count: Option<u32>,
     /// Whether this is an Express execution (no history kept, not redrivable).
     pub express: bool,
+    /// Whether [`step`] returns history events. Express executions without logging turn it off:
+    /// nothing reads their history, and building it costs a copy of every state's input and
+    /// output. Event ids are counted either way.
+    #[serde(default = "keep_history_default")]
+    pub keep_history: bool,
+}
+
+fn keep_history_default() -> bool {
+    true
 }
 
 impl ExecutionInfo {
@@ -99,6 +108,7 @@ impl ExecutionInfo {
             input,
             redrive_count: Some(0),
             express: false,
+            keep_history: true,
         }
     }
 
@@ -571,13 +581,15 @@ impl<'d> Run<'d> {
             Some(t) => std::mem::replace(&mut t.last_event_id, id),
             None => id - 1,
         };
-        self.events.push(HistoryEvent {
-            id,
-            previous_event_id: previous,
-            timestamp: self.now,
-            event_type: event_type.to_string(),
-            details,
-        });
+        if self.exec.info.keep_history {
+            self.events.push(HistoryEvent {
+                id,
+                previous_event_id: previous,
+                timestamp: self.now,
+                event_type: event_type.to_string(),
+                details,
+            });
+        }
         id
     }
 
@@ -764,7 +776,11 @@ impl<'d> Run<'d> {
             return;
         };
         let type_name = state.kind.type_name();
-        let details = history::state_entered(&name, &input);
+        let details = self
+            .exec
+            .info
+            .keep_history
+            .then(|| history::state_entered(&name, &input));
         if let Some(t) = self.thread_mut(tid) {
             t.state = name;
             t.input = input;
@@ -772,11 +788,7 @@ impl<'d> Run<'d> {
             t.retry_count = 0;
             t.blocked = Blocked::Ready;
         }
-        let id = self.emit(
-            Some(tid),
-            &format!("{type_name}StateEntered"),
-            Some(details),
-        );
+        let id = self.emit(Some(tid), &format!("{type_name}StateEntered"), details);
         let now = self.now;
         if let Some(t) = self.thread_mut(tid) {
             t.entered_event_id = id;
@@ -1006,6 +1018,14 @@ impl<'d> Run<'d> {
     }
 
     fn body(&mut self, tid: ThreadId, state: &'d State) -> Body {
+        if let StateKind::Pass(pass) = &state.kind
+            && let Some(result) = &pass.result
+            && state.query_language == QueryLanguage::JsonPath
+            && state.input_path.as_ref().is_some_and(Path::is_whole_input)
+        {
+            // A fixed Result ignores the effective input, and `$` always selects: skip the copy.
+            return Body::Result(result.clone());
+        }
         let context = if state.uses_context {
             self.context(tid, state, None)
         } else {
@@ -2233,13 +2253,26 @@ impl<'d> Run<'d> {
             StateKind::Pass(p) => Some(&p.result_path),
             _ => handling.map(|h| &h.result_path),
         };
-        let combined = match self.apply_result_path(tid, result_path, selected.clone()) {
+        // `Assign` reads the selected result; without one, the result moves into place uncopied.
+        let (combined, selected) = if state.assign.is_some() {
+            let combined = self.apply_result_path(tid, result_path, selected.clone());
+            (combined, selected)
+        } else {
+            let combined = self.apply_result_path(tid, result_path, selected);
+            (combined, Value::Null)
+        };
+        let combined = match combined {
             Ok(v) => v,
             Err(f) => {
                 self.fail(tid, f);
                 return;
             }
         };
+        if state.assign.is_none() && state.output_path.as_ref().is_some_and(Path::is_whole_input) {
+            // `OutputPath: $` with nothing to assign: the output is the combined document itself.
+            self.exit_state(tid, state, combined, None, None);
+            return;
+        }
         self.leave_with(
             tid,
             state,
@@ -2401,11 +2434,15 @@ impl<'d> Run<'d> {
                 return;
             }
         }
-        let details = history::state_exited(&state.name, &output, assigned.as_ref());
+        let details = self
+            .exec
+            .info
+            .keep_history
+            .then(|| history::state_exited(&state.name, &output, assigned.as_ref()));
         self.emit(
             Some(tid),
             &format!("{}StateExited", state.kind.type_name()),
-            Some(details),
+            details,
         );
         if let (Some(vars), Some(t)) = (assigned, self.thread_mut(tid)) {
             for (k, v) in vars {

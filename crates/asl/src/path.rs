@@ -207,6 +207,14 @@ impl Path {
         self.steps.is_definite()
     }
 
+    /// Whether the path is `$` alone: the whole input, unchanged.
+    pub fn is_whole_input(&self) -> bool {
+        matches!(self.root, Root::Input)
+            && self.steps.keys.is_empty()
+            && self.steps.merge.is_none()
+            && self.steps.rest.is_empty()
+    }
+
     /// Whether the path is a Reference Path: names and single integer indexes only, no
     /// wildcards, filters, slices, unions, deep scans or functions.
     pub fn is_reference(&self) -> bool {

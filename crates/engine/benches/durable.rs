@@ -11,7 +11,8 @@
 //! - recovery: time from a restart to the first resumed transition with executions in flight;
 //! - memory: resident size of an idle engine and with executions parked in a one-hour Wait.
 //!
-//! Sizes: `WEIR_BENCH_EXECUTIONS` (10000), `WEIR_BENCH_PARKED` (100000).
+//! Sizes: `WEIR_BENCH_EXECUTIONS` (10000), `WEIR_BENCH_PARKED` (100000). `WEIR_BENCH_ONLY`
+//! (comma-separated: memory, standard, retry, express) runs a subset.
 
 use engine::{
     BoxFuture, Clock, Engine, Handlers, ManualClock, NewStateMachine, Options, SystemClock,
@@ -180,6 +181,25 @@ async fn bench() {
     let fsyncs = fsync_rate(scratch.path());
     println!("machine: {cores} cores; disk: {fsyncs:.0} fsync/s (4 KiB append + fdatasync)");
 
+    let only = std::env::var("WEIR_BENCH_ONLY").unwrap_or_default();
+    let wanted = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    if wanted("memory") {
+        memory(parked).await;
+    }
+    if wanted("standard") {
+        standard(executions, fsyncs).await;
+    }
+    if wanted("retry") {
+        retry(executions).await;
+    }
+    if wanted("express") {
+        express(cores).await;
+    }
+}
+
+/// Memory of an idle engine, then with `parked` executions in a one-hour Wait, and the time
+/// to resume them after a restart.
+async fn memory(parked: usize) {
     // Idle engine memory, before anything else runs.
     let dir = tempfile::tempdir().expect("a temp dir");
     let clock = Arc::new(ManualClock::new(Timestamp::now()));
@@ -193,110 +213,6 @@ async fn bench() {
     .expect("starts");
     println!("memory: idle engine {:.1} MB resident", rss_mb());
     drop(idle);
-
-    // Standard Pass chain.
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let engine = Engine::start(
-        open(dir.path()),
-        Arc::new(SystemClock),
-        Arc::new(Handlers::new()),
-        Options::default(),
-    )
-    .await
-    .expect("starts");
-    let arn = machine(&engine, "chain", chain(false), false).await;
-    let took = burst(&engine, &arn, executions).await;
-    let rate = executions as f64 / took.as_secs_f64();
-    println!(
-        "standard, 10-state Pass chain, {executions} started together: {rate:.0} executions/s, \
-         {:.0} state transitions/s ({:.1} transitions per probe fsync)",
-        rate * 10.0,
-        rate * 10.0 / fsyncs
-    );
-
-    // Latency on an idle engine.
-    let mut latencies = Vec::new();
-    for _ in 0..300 {
-        let started = Instant::now();
-        let run = engine
-            .start_execution(&arn, None, None)
-            .await
-            .expect("starts");
-        engine.wait(&run.execution_arn).await.expect("ends");
-        latencies.push(started.elapsed());
-    }
-    latencies.sort();
-    let p = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
-    println!(
-        "latency, start to SUCCEEDED on an idle engine: p50 {:?}, p99 {:?} (probe fsync: {:?})",
-        p(0.5),
-        p(0.99),
-        Duration::from_secs_f64(1.0 / fsyncs)
-    );
-    drop(engine);
-
-    // The chain with a Task failing twice, Retry at 1 ms.
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let fast = Arc::new(FastClock {
-        origin: Timestamp::now(),
-        started: Instant::now(),
-        factor: 1000,
-    });
-    let engine = Engine::start(
-        open(dir.path()),
-        fast,
-        Arc::new(flaky()),
-        Options::default(),
-    )
-    .await
-    .expect("starts");
-    let arn = machine(&engine, "retrying", chain(true), false).await;
-    let took = burst(&engine, &arn, executions).await;
-    println!(
-        "standard, same chain with a Task failing twice (Retry, 1 ms): {:.0} executions/s",
-        executions as f64 / took.as_secs_f64()
-    );
-    drop(engine);
-
-    // Express.
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let engine = Engine::start(
-        open(dir.path()),
-        Arc::new(SystemClock),
-        Arc::new(Handlers::new()),
-        Options::default(),
-    )
-    .await
-    .expect("starts");
-    let arn = machine(&engine, "express", chain(false), true).await;
-    let started = Instant::now();
-    let mut set = tokio::task::JoinSet::new();
-    let budget = Duration::from_secs(2);
-    for _ in 0..cores.max(1) * 2 {
-        let engine = engine.clone();
-        let arn = arn.clone();
-        set.spawn(async move {
-            let mut n = 0u64;
-            while started.elapsed() < budget {
-                let out = engine
-                    .start_sync_execution(&arn, None, Some("{}"))
-                    .await
-                    .expect("runs");
-                assert_eq!(out.status, asl::execution::Status::Succeeded);
-                n += 1;
-            }
-            n
-        });
-    }
-    let mut total = 0;
-    while let Some(n) = set.join_next().await {
-        total += n.expect("an express worker panicked");
-    }
-    println!(
-        "express, same chain, StartSyncExecution in memory: {:.0} executions/s",
-        total as f64 / started.elapsed().as_secs_f64()
-    );
-    drop(engine);
 
     // Recovery, then memory with executions parked in a one-hour Wait.
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -361,4 +277,117 @@ async fn bench() {
         first.status,
         restarted.elapsed()
     );
+}
+
+/// Standard Pass chains started together, then latency on the idle engine.
+async fn standard(executions: usize, fsyncs: f64) {
+    // Standard Pass chain.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let engine = Engine::start(
+        open(dir.path()),
+        Arc::new(SystemClock),
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    let arn = machine(&engine, "chain", chain(false), false).await;
+    let took = burst(&engine, &arn, executions).await;
+    let rate = executions as f64 / took.as_secs_f64();
+    println!(
+        "standard, 10-state Pass chain, {executions} started together: {rate:.0} executions/s, \
+         {:.0} state transitions/s ({:.1} transitions per probe fsync)",
+        rate * 10.0,
+        rate * 10.0 / fsyncs
+    );
+
+    // Latency on an idle engine.
+    let mut latencies = Vec::new();
+    for _ in 0..300 {
+        let started = Instant::now();
+        let run = engine
+            .start_execution(&arn, None, None)
+            .await
+            .expect("starts");
+        engine.wait(&run.execution_arn).await.expect("ends");
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let p = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "latency, start to SUCCEEDED on an idle engine: p50 {:?}, p99 {:?} (probe fsync: {:?})",
+        p(0.5),
+        p(0.99),
+        Duration::from_secs_f64(1.0 / fsyncs)
+    );
+    drop(engine);
+}
+
+/// The chain with a Task failing twice, Retry at 1 ms.
+async fn retry(executions: usize) {
+    // The chain with a Task failing twice, Retry at 1 ms.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let fast = Arc::new(FastClock {
+        origin: Timestamp::now(),
+        started: Instant::now(),
+        factor: 1000,
+    });
+    let engine = Engine::start(
+        open(dir.path()),
+        fast,
+        Arc::new(flaky()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    let arn = machine(&engine, "retrying", chain(true), false).await;
+    let took = burst(&engine, &arn, executions).await;
+    println!(
+        "standard, same chain with a Task failing twice (Retry, 1 ms): {:.0} executions/s",
+        executions as f64 / took.as_secs_f64()
+    );
+    drop(engine);
+}
+
+/// Express executions of the chain, as many as the cores keep busy for two seconds.
+async fn express(cores: usize) {
+    // Express.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let engine = Engine::start(
+        open(dir.path()),
+        Arc::new(SystemClock),
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    let arn = machine(&engine, "express", chain(false), true).await;
+    let started = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    let budget = Duration::from_secs(2);
+    for _ in 0..cores.max(1) * 2 {
+        let engine = engine.clone();
+        let arn = arn.clone();
+        set.spawn(async move {
+            let mut n = 0u64;
+            while started.elapsed() < budget {
+                let out = engine
+                    .start_sync_execution(&arn, None, Some("{}"))
+                    .await
+                    .expect("runs");
+                assert_eq!(out.status, asl::execution::Status::Succeeded);
+                n += 1;
+            }
+            n
+        });
+    }
+    let mut total = 0;
+    while let Some(n) = set.join_next().await {
+        total += n.expect("an express worker panicked");
+    }
+    println!(
+        "express, same chain, StartSyncExecution in memory: {:.0} executions/s",
+        total as f64 / started.elapsed().as_secs_f64()
+    );
+    drop(engine);
 }

@@ -87,10 +87,19 @@ struct Inner {
     /// made through this node replace or drop the entry.
     // FIXME: with several nodes on one store, another node's update is seen here only when this
     // entry is dropped; the PostgreSQL backend's LISTEN/NOTIFY must invalidate it.
-    latest: Mutex<HashMap<String, StateMachineRecord>>,
+    latest: Mutex<HashMap<String, Startable>>,
     actors: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<ExecutionRecord>>>>,
     timers: mpsc::UnboundedSender<Timer>,
+}
+
+/// The latest revision of a machine, with its compiled definition.
+#[derive(Clone)]
+pub(crate) struct Startable {
+    /// The stored machine.
+    pub(crate) record: Arc<StateMachineRecord>,
+    /// Its definition, parsed once.
+    pub(crate) definition: Arc<StateMachine>,
 }
 
 /// One event for an execution's actor.
@@ -160,15 +169,6 @@ impl Engine {
     /// The handler that runs every task.
     pub(crate) fn tasks(&self) -> &Arc<dyn Handler> {
         &self.inner.tasks
-    }
-
-    /// The compiled definition of one revision of a state machine.
-    pub(crate) async fn definition_of(
-        &self,
-        arn: &str,
-        revision: u64,
-    ) -> Result<Arc<StateMachine>, Error> {
-        self.inner.definition(arn, revision).await
     }
 
     /// Claims every stored work item and carries it out again.
@@ -312,14 +312,20 @@ impl Engine {
             })
     }
 
-    /// The latest revision of a machine to start an execution of, from this node's cache.
-    pub(crate) async fn machine_to_start(&self, arn: &str) -> Result<StateMachineRecord, Error> {
+    /// The latest revision of a machine to start an execution of, with its definition, from this
+    /// node's cache.
+    pub(crate) async fn machine_to_start(&self, arn: &str) -> Result<Startable, Error> {
         if let Some(found) = lock(&self.inner.latest).get(arn) {
             return Ok(found.clone());
         }
-        let machine = self.describe_state_machine(arn).await?;
-        lock(&self.inner.latest).insert(arn.to_string(), machine.clone());
-        Ok(machine)
+        let record = self.describe_state_machine(arn).await?;
+        let definition = self.inner.definition(&record.arn, record.revision).await?;
+        let startable = Startable {
+            record: Arc::new(record),
+            definition,
+        };
+        lock(&self.inner.latest).insert(arn.to_string(), startable.clone());
+        Ok(startable)
     }
 
     /// State machines by ARN, a page at a time.
@@ -349,18 +355,19 @@ impl Engine {
         name: Option<&str>,
         input: Option<&str>,
     ) -> Result<StartedExecution, Error> {
-        let machine = self.machine_to_start(state_machine_arn).await?;
+        let Startable {
+            record: machine,
+            definition,
+        } = self.machine_to_start(state_machine_arn).await?;
         let name = match name {
             Some(name) => {
                 check_name(name)?;
                 name.to_string()
             }
-            None => uuid::Uuid::new_v4().to_string(),
+            None => crate::express::fresh_uuid(),
         };
         if machine.kind == "EXPRESS" {
-            let (definition, info) = self
-                .express_start(&machine, Some(&name), input, false)
-                .await?;
+            let info = self.express_info(&machine, Some(&name), input, false)?;
             let started = StartedExecution {
                 execution_arn: info.arn.clone(),
                 start_date: info.start_time,
@@ -371,10 +378,6 @@ impl Engine {
         }
         let input_text = input.unwrap_or("{}");
         let input = parse_input(input_text)?;
-        let definition = self
-            .inner
-            .definition(&machine.arn, machine.revision)
-            .await?;
         let now = self.inner.clock.now();
         let info = ExecutionInfo::new(&machine.arn, &name, input, now);
         let arn = info.arn.clone();

@@ -44,7 +44,10 @@ impl Engine {
         name: Option<&str>,
         input: Option<&str>,
     ) -> Result<ExpressOutcome, Error> {
-        let machine = self.machine_to_start(state_machine_arn).await?;
+        let crate::engine::Startable {
+            record: machine,
+            definition,
+        } = self.machine_to_start(state_machine_arn).await?;
         if machine.kind != "EXPRESS" {
             return Err(Error::NotAllowed {
                 code: "StateMachineTypeNotSupported",
@@ -53,31 +56,32 @@ impl Engine {
                 ),
             });
         }
-        let (definition, info) = self.express_start(&machine, name, input, true).await?;
+        let info = self.express_info(&machine, name, input, true)?;
         Ok(self.run_express(definition, info).await)
     }
 
-    /// Compiles the machine and prepares an Express execution's facts.
-    pub(crate) async fn express_start(
+    /// An Express execution's facts. Its history is not kept: nothing reads it (until logging
+    /// comes), and building it would copy every state's input and output.
+    pub(crate) fn express_info(
         &self,
         machine: &store::StateMachineRecord,
         name: Option<&str>,
         input: Option<&str>,
         sync: bool,
-    ) -> Result<(Arc<StateMachine>, ExecutionInfo), Error> {
+    ) -> Result<ExecutionInfo, Error> {
         let name = match name {
             Some(name) => {
                 crate::engine::check_name(name)?;
                 name.to_string()
             }
-            None => uuid::Uuid::new_v4().to_string(),
+            None => fresh_uuid(),
         };
         let input = crate::engine::parse_input(input.unwrap_or("{}"))?;
-        let definition = self.definition_of(&machine.arn, machine.revision).await?;
-        let id = uuid::Uuid::new_v4().to_string();
         let now = self.clock().now();
-        let info = ExecutionInfo::new_express(&machine.arn, &name, &id, input, now, sync);
-        Ok((definition, info))
+        let mut info =
+            ExecutionInfo::new_express(&machine.arn, &name, &fresh_uuid(), input, now, sync);
+        info.keep_history = false;
+        Ok(info)
     }
 
     /// Runs an Express execution in memory to its end.
@@ -151,6 +155,23 @@ impl Engine {
             history,
         }
     }
+}
+
+/// A random (version 4) UUID from a generator seeded once per process: a system call per id
+/// would cost more than a whole Express execution of Pass states.
+pub(crate) fn fresh_uuid() -> String {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| {
+        let bytes = *uuid::Uuid::new_v4().as_bytes();
+        u64::from_le_bytes([
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+        ])
+    });
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    asl::Rng::new(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)).uuid()
 }
 
 /// Sends `event` when the engine's clock reaches `at`.
