@@ -12,14 +12,14 @@
 //! - memory: resident size of an idle engine and with executions parked in a one-hour Wait.
 //!
 //! Sizes: `WEIR_BENCH_EXECUTIONS` (10000), `WEIR_BENCH_PARKED` (100000). `WEIR_BENCH_ONLY`
-//! (comma-separated: memory, standard, retry, express) runs a subset.
+//! (comma-separated: memory, recovery, standard, retry, express) runs a subset.
 
 use engine::{
     BoxFuture, Clock, Engine, Handlers, ManualClock, NewStateMachine, Options, SystemClock,
     TaskFailure, handler_fn,
 };
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -186,6 +186,9 @@ async fn bench() {
     if wanted("memory") {
         memory(parked).await;
     }
+    if wanted("recovery") {
+        recovery(executions).await;
+    }
     if wanted("standard") {
         standard(executions, fsyncs).await;
     }
@@ -197,44 +200,21 @@ async fn bench() {
     }
 }
 
-/// Memory of an idle engine, then with `parked` executions in a one-hour Wait, and the time
-/// to resume them after a restart.
-async fn memory(parked: usize) {
-    // Idle engine memory, before anything else runs.
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let clock = Arc::new(ManualClock::new(Timestamp::now()));
-    let idle = Engine::start(
-        open(dir.path()),
-        clock.clone(),
-        Arc::new(Handlers::new()),
-        Options::default(),
-    )
-    .await
-    .expect("starts");
-    println!("memory: idle engine {:.1} MB resident", rss_mb());
-    drop(idle);
-
-    // Recovery, then memory with executions parked in a one-hour Wait.
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let store = open(dir.path());
-    let t0 = Timestamp::now();
-    let clock = Arc::new(ManualClock::new(t0));
-    let engine = Engine::start(
-        store.clone(),
-        clock.clone(),
-        Arc::new(Handlers::new()),
-        Options::default(),
-    )
-    .await
-    .expect("starts");
-    let wait = json!({"StartAt": "W", "States": {
+/// A Wait of one hour, then a Pass.
+fn parked_definition() -> String {
+    json!({"StartAt": "W", "States": {
         "W": {"Type": "Wait", "Seconds": 3600, "Next": "P"},
         "P": {"Type": "Pass", "End": true}}})
-    .to_string();
-    let arn = machine(&engine, "parked", wait, false).await;
+    .to_string()
+}
+
+/// Starts `n` executions that park in a one-hour Wait; returns their ARNs and the start rate.
+async fn park(engine: &Engine, n: usize) -> (Vec<String>, f64) {
+    let arn = machine(engine, "parked", parked_definition(), false).await;
     let mut set = tokio::task::JoinSet::new();
-    let parking = Instant::now();
-    for i in 0..parked {
+    let started = Instant::now();
+    let mut arns = Vec::new();
+    for i in 0..n {
         let engine = engine.clone();
         let arn = arn.clone();
         set.spawn(async move {
@@ -244,38 +224,96 @@ async fn memory(parked: usize) {
                 .expect("starts")
                 .execution_arn
         });
-        if set.len() >= 2_000 {
-            set.join_next().await;
+        if set.len() >= 2_000
+            && let Some(done) = set.join_next().await
+        {
+            arns.push(done.expect("a start task panicked"));
         }
     }
-    let mut arns = Vec::new();
-    while let Some(arn) = set.join_next().await {
-        arns.push(arn.expect("a start task panicked"));
+    while let Some(done) = set.join_next().await {
+        arns.push(done.expect("a start task panicked"));
     }
+    (arns, n as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Memory of an idle engine, then with `parked` executions in a one-hour Wait.
+async fn memory(parked: usize) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let engine = Engine::start(
+        open(dir.path()),
+        clock,
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    println!("memory: idle engine {:.1} MB resident", rss_mb());
+    let (_, rate) = park(&engine, parked).await;
+    // Let idle actors leave, as they do on a server between events.
     tokio::time::sleep(Duration::from_secs(1)).await;
     println!(
         "memory: {:.1} MB resident with {parked} Standard executions parked in a one-hour Wait \
-         (started at {:.0}/s)",
-        rss_mb(),
-        parked as f64 / parking.elapsed().as_secs_f64()
+         (started at {rate:.0}/s)",
+        rss_mb()
     );
+}
+
+/// Restart with `n` executions whose timers are due: time until the engine is ready, until the
+/// first resumed execution has moved on (its transition committed), and until all have.
+async fn recovery(n: usize) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let store = open(dir.path());
+    let t0 = Timestamp::now();
+    let engine = Engine::start(
+        store.clone(),
+        Arc::new(ManualClock::new(t0)),
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("starts");
+    let (arns, _) = park(&engine, n).await;
     drop(engine);
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let later = Arc::new(ManualClock::new(t0 + SignedDuration::from_secs(3600)));
     let restarted = Instant::now();
-    let engine = Engine::start(store, later, Arc::new(Handlers::new()), Options::default())
-        .await
-        .expect("restarts");
-    let resumed = restarted.elapsed();
-    let first = engine
-        .wait(arns.first().map(String::as_str).unwrap_or_default())
-        .await
-        .expect("ends");
-    let _: Value = Value::Null;
+    let watcher = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            loop {
+                let page = store
+                    .list_executions(store::ExecutionFilter {
+                        status: Some("SUCCEEDED".into()),
+                        limit: 1,
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("lists");
+                if !page.items.is_empty() {
+                    return restarted.elapsed();
+                }
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+        })
+    };
+    let engine = Engine::start(
+        store.clone(),
+        later,
+        Arc::new(Handlers::new()),
+        Options::default(),
+    )
+    .await
+    .expect("restarts");
+    let ready = restarted.elapsed();
+    let first = watcher.await.expect("the watcher ran");
+    for arn in &arns {
+        engine.wait(arn).await.expect("ends");
+    }
+    let all = restarted.elapsed();
     println!(
-        "recovery with {parked} executions in flight: engine ready in {resumed:?}, first resumed \
-         execution {} after {:?}",
-        first.status,
-        restarted.elapsed()
+        "recovery with {n} executions in flight: engine ready after {ready:?}, first resumed \
+         transition committed after {first:?}, all {n} finished after {all:?}"
     );
 }
 

@@ -178,18 +178,14 @@ impl Engine {
         let lease_until = now
             .saturating_add(inner.options.lease)
             .unwrap_or(Timestamp::MAX);
+        // Small pages, so the first resumed work starts while the rest is still being claimed.
+        const PAGE: usize = 1_000;
         loop {
             let claimed = inner
                 .store
-                .claim_work(
-                    &inner.options.node,
-                    now,
-                    Timestamp::MAX,
-                    lease_until,
-                    10_000,
-                )
+                .claim_work(&inner.options.node, now, Timestamp::MAX, lease_until, PAGE)
                 .await?;
-            let full = claimed.len() == 10_000;
+            let full = claimed.len() == PAGE;
             for claim in claimed {
                 let command = work::command(&claim.item).map_err(|detail| Error::Corrupt {
                     what: format!("work item {}", claim.item.id),
