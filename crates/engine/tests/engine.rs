@@ -543,3 +543,104 @@ async fn creating_a_machine_checks_names_definitions_and_duplicates() {
     assert_eq!(invalid.code(), "InvalidDefinition");
     assert!(invalid.to_string().contains("/States/A"), "{invalid}");
 }
+
+/// Moves the clock forward a second at a time, letting the engine work between moves, until the
+/// execution ends; returns its history.
+async fn run_on_clock(
+    engine: &Engine,
+    clock: &ManualClock,
+    arn: &str,
+    max_seconds: i64,
+) -> Vec<asl::history::HistoryEvent> {
+    for _ in 0..max_seconds {
+        let record = engine.describe_execution(arn).await.expect("describes");
+        if record.status != "RUNNING" {
+            return engine.history(arn, 0, 1000, false).await.expect("history");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+        clock.advance(SignedDuration::from_secs(1));
+    }
+    panic!("{arn} did not end within {max_seconds} virtual seconds");
+}
+
+/// The virtual seconds after `t0()` at which each task attempt was scheduled.
+fn scheduled_at(history: &[asl::history::HistoryEvent]) -> Vec<i64> {
+    history
+        .iter()
+        .filter(|e| e.event_type == "TaskScheduled")
+        .map(|e| e.timestamp.duration_since(t0()).as_secs())
+        .collect()
+}
+
+fn always_failing() -> Handlers {
+    let mut handlers = Handlers::new();
+    handlers.insert(
+        RESOURCE,
+        handler_fn(|_| async { Err(TaskFailure::new("Busy", "still busy")) }),
+    );
+    handlers
+}
+
+#[tokio::test]
+async fn retries_back_off_on_durable_timers_as_aws_documents() {
+    // AWS: the first retry waits IntervalSeconds, each next one BackoffRate times longer, capped
+    // by MaxDelaySeconds; after MaxAttempts retries the error goes on (here: fails the execution).
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let engine = engine_with(open(&dir), clock.clone(), always_failing()).await;
+    let machine = create(
+        &engine,
+        "backoff",
+        json!({"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": RESOURCE, "End": true,
+            "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 2, "BackoffRate": 2.0,
+                       "MaxAttempts": 4, "MaxDelaySeconds": 7}]
+        }}}),
+    )
+    .await;
+    let started = engine
+        .start_execution(&machine, None, None)
+        .await
+        .expect("starts");
+    let history = run_on_clock(&engine, &clock, &started.execution_arn, 60).await;
+    // Delays 2, 4, then 8 and 16 capped at 7: attempts at 0, 2, 6, 13, 20.
+    assert_eq!(scheduled_at(&history), vec![0, 2, 6, 13, 20]);
+    let done = engine
+        .describe_execution(&started.execution_arn)
+        .await
+        .expect("describes");
+    assert_eq!(done.status, "FAILED");
+    assert_eq!(done.error.as_deref(), Some("Busy"));
+}
+
+#[tokio::test]
+async fn full_jitter_waits_at_most_the_backoff_delay() {
+    // AWS: JitterStrategy FULL picks each delay at random between 0 and the computed delay.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let engine = engine_with(open(&dir), clock.clone(), always_failing()).await;
+    let machine = create(
+        &engine,
+        "jitter",
+        json!({"StartAt": "T", "States": {"T": {
+            "Type": "Task", "Resource": RESOURCE, "End": true,
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 4, "BackoffRate": 2.0,
+                       "MaxAttempts": 3, "JitterStrategy": "FULL"}]
+        }}}),
+    )
+    .await;
+    let started = engine
+        .start_execution(&machine, None, None)
+        .await
+        .expect("starts");
+    let history = run_on_clock(&engine, &clock, &started.execution_arn, 60).await;
+    let at = scheduled_at(&history);
+    assert_eq!(at.len(), 4, "one attempt and three retries: {at:?}");
+    let delays: Vec<i64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    for (delay, cap) in delays.iter().zip([4, 8, 16]) {
+        assert!(
+            (0..=cap).contains(delay),
+            "a jittered delay lies in [0, {cap}]: {delays:?}"
+        );
+    }
+}
