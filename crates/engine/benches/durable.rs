@@ -26,6 +26,10 @@ use std::time::{Duration, Instant};
 use store::Store;
 use store_sqlite::SqliteStore;
 
+/// The allocator the `weir` binary uses, so the figures are the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const RESOURCE: &str = "arn:aws:states:::lambda:invoke";
 
 fn env_or(name: &str, default: usize) -> usize {
