@@ -6,7 +6,9 @@
 
 use crate::definition::StateMachine;
 use crate::error::{Failure, names};
-use crate::execution::{Command, Event, Execution, ExecutionInfo, Status, TaskCommand, step};
+use crate::execution::{
+    Command, Event, Execution, ExecutionInfo, Status, TaskCommand, redrivable, step,
+};
 use crate::history::HistoryEvent;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -182,6 +184,29 @@ impl<'d> Runner<'d> {
         self.apply(Event::Stop { error, cause }, &mut |_| {
             TaskAnswer::fail(names::TASK_FAILED, "the execution was stopped")
         });
+    }
+
+    /// Redrives the execution (`RedriveExecution`) at `at` on the virtual clock, or now if `at` is
+    /// earlier. Does nothing unless [`redrivable`] allows it then. Whatever was still pending
+    /// belonged to the attempt that stopped, so it is dropped.
+    pub fn redrive(&mut self, at: Timestamp, tasks: &mut dyn FnMut(&TaskCommand) -> TaskAnswer) {
+        let at = self.now.max(at);
+        let allowed = self
+            .execution
+            .as_ref()
+            .is_some_and(|e| redrivable(e, at).is_ok());
+        if !allowed {
+            return;
+        }
+        self.now = at;
+        self.queue.clear();
+        self.slots.clear();
+        self.apply(Event::Redrive, tasks);
+    }
+
+    /// The execution as it stands.
+    pub fn execution(&self) -> Option<&Execution> {
+        self.execution.as_ref()
     }
 
     /// Ends the run and reports how it went.

@@ -29,6 +29,10 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, VecDeque};
 
+pub mod redrive;
+
+pub use redrive::{NotRedrivable, Stopped, redrivable};
+
 /// The largest payload (state input or output, task result) AWS accepts: 256 KiB.
 pub const PAYLOAD_LIMIT: usize = 262_144;
 
@@ -68,6 +72,9 @@ pub struct ExecutionInfo {
     /// How many times the execution was redriven; `None` for synchronous Express executions,
     /// whose context object AWS shows without the field.
     pub redrive_count: Option<u32>,
+    /// When the execution was last redriven (`$$.Execution.RedriveTime`); `None` until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_time: Option<Timestamp>,
     /// Whether this is an Express execution (no history kept, not redrivable).
     pub express: bool,
     /// Whether [`step`] returns history events. Express executions without logging turn it off:
@@ -107,6 +114,7 @@ impl ExecutionInfo {
             start_time,
             input,
             redrive_count: Some(0),
+            redrive_time: None,
             express: false,
             keep_history: true,
         }
@@ -218,6 +226,10 @@ pub struct FanOut {
     pub tolerated_count: Option<u64>,
     /// `ToleratedFailurePercentage`, if any.
     pub tolerated_percentage: Option<f64>,
+    /// Children that failed or were aborted, by index, as they stood then: what a redrive
+    /// resumes (see [`redrive`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stopped: BTreeMap<usize, Stopped>,
 }
 
 /// One thread of control.
@@ -268,6 +280,14 @@ pub struct Execution {
     /// The id of the last history event.
     pub last_event_id: u64,
     next_id: u64,
+    /// When the execution last stopped (failed, timed out, was aborted or succeeded); `None`
+    /// while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_time: Option<Timestamp>,
+    /// Where [`Event::Redrive`] resumes a failed, timed-out or aborted execution: its root thread
+    /// as it stood when it stopped (see [`redrive`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_from: Option<Stopped>,
 }
 
 impl Execution {
@@ -281,6 +301,8 @@ impl Execution {
             threads: BTreeMap::new(),
             last_event_id: 0,
             next_id: 1,
+            stop_time: None,
+            redrive_from: None,
         }
     }
 
@@ -332,6 +354,9 @@ pub enum Event {
         /// The cause to record.
         cause: Option<String>,
     },
+    /// A caller redrives a failed, timed-out or aborted execution (`RedriveExecution`). Ignored
+    /// unless [`redrivable`] allows it at the event's time.
+    Redrive,
 }
 
 /// A task to run.
@@ -416,8 +441,10 @@ pub fn step(
         rng: Rng::new(seed),
         work: VecDeque::new(),
     };
+    let last_event_id = run.exec.last_event_id;
     run.handle(event);
     run.drain();
+    run.settle(last_event_id);
     Step {
         execution: run.exec,
         events: run.events,
@@ -435,6 +462,8 @@ enum Work {
         index: usize,
         outcome: Result<Value, Failure>,
     },
+    /// Run a thread restored by a redrive again (see [`redrive`]).
+    Redrive,
 }
 
 struct Run<'d> {
@@ -594,11 +623,12 @@ impl<'d> Run<'d> {
     }
 
     fn handle(&mut self, event: Event) {
-        if self.exec.status != Status::Running {
+        if self.exec.status != Status::Running && !matches!(event, Event::Redrive) {
             return;
         }
         match event {
             Event::Start => self.start(),
+            Event::Redrive => self.redrive(),
             Event::TaskSucceeded {
                 thread,
                 wake,
@@ -631,6 +661,7 @@ impl<'d> Run<'d> {
                     _ => {}
                 }
             }
+            Event::TimedOut if self.stale_timeout() => {}
             Event::TimedOut => {
                 self.cancel_all();
                 self.emit(
@@ -758,6 +789,7 @@ impl<'d> Run<'d> {
                 Work::Enter { state, input } => self.enter(tid, state, input),
                 Work::Execute => self.execute(tid),
                 Work::ChildDone { index, outcome } => self.child_done(tid, index, outcome),
+                Work::Redrive => self.resume(tid),
             }
         }
     }
@@ -811,6 +843,10 @@ impl<'d> Run<'d> {
         });
         if let (Some(count), Value::Object(m)) = (info.redrive_count, &mut execution) {
             m.insert("RedriveCount".into(), Value::from(count));
+        }
+        if let (Some(time), Value::Object(m)) = (info.redrive_time, &mut execution) {
+            // AWS shows `RedriveTime` only once the execution has been redriven.
+            m.insert("RedriveTime".into(), Value::String(iso(time)));
         }
         let mut current = json!({ "EnteredTime": iso(t.entered_time), "Name": state.name });
         if let (StateKind::Task(_), Value::Object(m)) = (&state.kind, &mut current) {
@@ -1273,6 +1309,7 @@ impl<'d> Run<'d> {
                     failures: 0,
                     tolerated_count: None,
                     tolerated_percentage: None,
+                    stopped: BTreeMap::new(),
                 };
                 self.start_fan_out(tid, fan)
             }
@@ -1863,6 +1900,7 @@ impl<'d> Run<'d> {
             failures: 0,
             tolerated_count: tolerated_count.map(|c| c as u64),
             tolerated_percentage,
+            stopped: BTreeMap::new(),
         };
         self.start_fan_out(tid, fan)
     }
@@ -1929,6 +1967,7 @@ impl<'d> Run<'d> {
 
     fn launch_children(&mut self, tid: ThreadId) {
         loop {
+            self.skip_kept_children(tid);
             let Some(parent) = self.thread(tid) else {
                 return;
             };
@@ -2004,13 +2043,14 @@ impl<'d> Run<'d> {
                     )),
                 );
             }
-            self.work.push_back((
-                child_id,
-                Work::Enter {
+            let work = match self.resume_child(tid, index, child_id) {
+                Some(resume) => resume,
+                None => Work::Enter {
                     state: start_at,
                     input,
                 },
-            ));
+            };
+            self.work.push_back((child_id, work));
         }
     }
 
@@ -2189,6 +2229,7 @@ impl<'d> Run<'d> {
                 | Blocked::Ready
                 | Blocked::Children(_) => {}
             }
+            self.keep_for_redrive(t, None);
         }
         self.work.retain(|(t, _)| *t != tid);
     }
@@ -2596,11 +2637,15 @@ impl<'d> Run<'d> {
             None => {
                 self.exec.threads.insert(tid, t);
                 self.finish_execution(outcome);
+                self.keep_root_for_redrive(tid);
                 self.exec.threads.clear();
             }
             Some((parent, index)) => {
                 if let Some(p) = self.thread_mut(parent) {
                     p.last_event_id = p.last_event_id.max(t.last_event_id);
+                }
+                if let Err(failure) = &outcome {
+                    self.keep_for_redrive(t, Some(failure));
                 }
                 self.work
                     .push_back((parent, Work::ChildDone { index, outcome }));
