@@ -508,6 +508,32 @@ impl Engine {
         answer.await.map_err(|_| store::Error::Closed)?
     }
 
+    /// Restarts a failed, timed-out or aborted execution from where it stopped
+    /// (`RedriveExecution`); refused with `ExecutionNotRedrivable` and AWS's reason otherwise.
+    pub async fn redrive_execution(&self, arn: &str) -> Result<ExecutionRecord, Error> {
+        let Some(loaded) = self.inner.load(arn).await? else {
+            return Err(Error::ExecutionDoesNotExist {
+                arn: arn.to_string(),
+            });
+        };
+        asl::execution::redrivable(&loaded.execution, self.inner.clock.now()).map_err(
+            |reason| Error::NotAllowed {
+                code: asl::execution::redrive::NOT_REDRIVABLE_ERROR,
+                message: reason.to_string(),
+            },
+        )?;
+        let (reply, answer) = oneshot::channel();
+        self.inner.deliver(
+            arn,
+            Message {
+                event: Event::Redrive,
+                work: None,
+                reply: Some(reply),
+            },
+        );
+        answer.await.map_err(|_| store::Error::Closed)?
+    }
+
     /// Waits until an execution has ended and returns its final row.
     pub async fn wait(&self, arn: &str) -> Result<ExecutionRecord, Error> {
         let (tx, rx) = oneshot::channel();
@@ -677,9 +703,14 @@ fn next_record(
     record.output = execution.output.as_ref().map(|output| output.to_string());
     record.error = execution.failure.as_ref().map(|f| f.error.clone());
     record.cause = execution.failure.as_ref().map(|f| f.cause.clone());
-    if execution.status != Status::Running && previous.stop_date.is_none() {
+    if execution.status == Status::Running {
+        // Running again after a redrive: the stop belongs to the attempt before.
+        record.stop_date = None;
+    } else if previous.stop_date.is_none() {
         record.stop_date = Some(now);
     }
+    record.redrive_count = u64::from(execution.info.redrive_count.unwrap_or(0));
+    record.redrive_date = execution.info.redrive_time;
     record.last_event_id = execution.last_event_id;
     record.version = previous.version + 1;
     record
@@ -838,7 +869,7 @@ async fn decide(
     let mut done = Vec::new();
     for message in batch.iter_mut() {
         done.extend(message.work.take());
-        if execution.status != Status::Running {
+        if execution.status != Status::Running && !matches!(message.event, Event::Redrive) {
             continue;
         }
         let event = std::mem::replace(&mut message.event, Event::Start);

@@ -644,3 +644,93 @@ async fn full_jitter_waits_at_most_the_backoff_delay() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_failed_execution_is_redriven_from_the_failed_state() {
+    // AWS: RedriveExecution restarts a FAILED execution at the state that failed, with the input
+    // it had; states that succeeded do not run again; the history goes on with ExecutionRedriven.
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let mut handlers = Handlers::new();
+    let (b, c) = (broken.clone(), calls.clone());
+    handlers.insert(
+        RESOURCE,
+        handler_fn(move |request| {
+            c.lock()
+                .expect("the lock is not poisoned")
+                .push((request.state.clone(), request.input.clone()));
+            let failing = request.state == "Load" && b.load(Ordering::SeqCst);
+            async move {
+                if failing {
+                    Err(TaskFailure::new("WarehouseDown", "no connection"))
+                } else {
+                    Ok(json!("ok"))
+                }
+            }
+        }),
+    );
+    let engine = engine_with(open(&dir), Arc::new(SystemClock), handlers).await;
+    let machine = create(
+        &engine,
+        "redrivable",
+        json!({"StartAt": "Extract", "States": {
+            "Extract": {"Type": "Task", "Resource": RESOURCE, "ResultPath": "$.extracted",
+                        "Next": "Load"},
+            "Load": {"Type": "Task", "Resource": RESOURCE, "ResultPath": "$.loaded", "End": true}
+        }}),
+    )
+    .await;
+    let started = engine
+        .start_execution(&machine, Some("nightly"), Some(r#"{"day":"mon"}"#))
+        .await
+        .expect("starts");
+    let failed = engine.wait(&started.execution_arn).await.expect("ends");
+    assert_eq!(failed.status, "FAILED");
+    assert_eq!(failed.error.as_deref(), Some("WarehouseDown"));
+    let unknown = engine
+        .redrive_execution(&format!("{}-nope", started.execution_arn))
+        .await
+        .expect_err("an unknown execution is refused");
+    assert_eq!(unknown.code(), "ExecutionDoesNotExist");
+
+    broken.store(false, Ordering::SeqCst);
+    let redriven = engine
+        .redrive_execution(&started.execution_arn)
+        .await
+        .expect("a failed execution can be redriven");
+    assert_eq!(redriven.status, "RUNNING");
+    assert_eq!(redriven.redrive_count, 1);
+    assert!(redriven.redrive_date.is_some() && redriven.stop_date.is_none());
+    let done = engine.wait(&started.execution_arn).await.expect("ends");
+    assert_eq!(done.status, "SUCCEEDED", "{done:?}");
+    let output: Value =
+        serde_json::from_str(done.output.as_deref().expect("an output")).expect("JSON output");
+    assert_eq!(
+        output,
+        json!({"day": "mon", "extracted": "ok", "loaded": "ok"})
+    );
+
+    let calls = calls.lock().expect("the lock is not poisoned").clone();
+    let states: Vec<&str> = calls.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(states, ["Extract", "Load", "Load"], "Extract ran once");
+    assert_eq!(calls[1].1, calls[2].1, "Load got the same input again");
+
+    let history = types(&engine, &started.execution_arn).await;
+    let failed_at = history
+        .iter()
+        .position(|t| t == "ExecutionFailed")
+        .expect("the first attempt failed");
+    assert_eq!(history[failed_at + 1], "ExecutionRedriven");
+    assert_eq!(
+        history.last().map(String::as_str),
+        Some("ExecutionSucceeded")
+    );
+
+    let again = engine
+        .redrive_execution(&started.execution_arn)
+        .await
+        .expect_err("a succeeded execution cannot be redriven");
+    assert_eq!(again.code(), "ExecutionNotRedrivable");
+    assert!(again.to_string().contains("SUCCEEDED"), "{again}");
+}
