@@ -2,7 +2,7 @@
 //!
 //! This crate parses and validates state machine definitions, evaluates JSONPath paths, payload
 //! templates, intrinsic functions and Choice rules, and decides state transitions with the pure
-//! [`step`] function. It never does I/O, never reads a clock and never draws randomness of its
+//! [`step`](execution::step) function. It never does I/O, never reads a clock and never draws randomness of its
 //! own: time and entropy arrive as arguments, so every decision can be replayed.
 
 pub mod choice;
