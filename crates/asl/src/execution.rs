@@ -745,7 +745,8 @@ impl<'d> Run<'d> {
             input: Value::Null,
             entered_event_id: 0,
             entered_time: self.now,
-            last_event_id: 0,
+            // The first state follows ExecutionStarted, as in AWS's histories.
+            last_event_id: self.exec.last_event_id,
             variables: Map::new(),
             retry_attempts: Vec::new(),
             retry_count: 0,

@@ -466,6 +466,68 @@ impl TestStateError {
     }
 }
 
+impl TestStateRequest {
+    /// The request as the `TestState` API carries it (camelCase JSON: `definition`, `stateName`,
+    /// `input`, `roleArn`, `inspectionLevel`, `revealSecrets`, `variables`, `mock`, `context`,
+    /// `stateConfiguration`); fields of the wrong type are left out. `now` and `seed` stand for the
+    /// clock and the randomness.
+    pub fn from_api(args: &Value, now: Timestamp, seed: u64) -> TestStateRequest {
+        let text = |key: &str| args.get(key).and_then(Value::as_str).map(str::to_string);
+        let mock = args.get("mock").filter(|m| m.is_object()).map(|m| Mock {
+            result: m.get("result").and_then(Value::as_str).map(str::to_string),
+            error_output: m
+                .get("errorOutput")
+                .filter(|e| e.is_object())
+                .map(|e| MockErrorOutput {
+                    error: e.get("error").and_then(Value::as_str).map(str::to_string),
+                    cause: e.get("cause").and_then(Value::as_str).map(str::to_string),
+                }),
+            field_validation_mode: m
+                .get("fieldValidationMode")
+                .and_then(Value::as_str)
+                .and_then(FieldValidationMode::parse)
+                .unwrap_or_default(),
+        });
+        let state_configuration = args
+            .get("stateConfiguration")
+            .filter(|c| c.is_object())
+            .map(|c| StateConfiguration {
+                retrier_retry_count: c.get("retrierRetryCount").and_then(Value::as_u64),
+                error_caused_by_state: c
+                    .get("errorCausedByState")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                map_iteration_failure_count: c
+                    .get("mapIterationFailureCount")
+                    .and_then(Value::as_u64),
+                map_item_reader_data: c
+                    .get("mapItemReaderData")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
+        TestStateRequest {
+            definition: text("definition").unwrap_or_default(),
+            state_name: text("stateName"),
+            input: text("input"),
+            role_arn: text("roleArn"),
+            inspection_level: text("inspectionLevel")
+                .as_deref()
+                .and_then(InspectionLevel::parse)
+                .unwrap_or_default(),
+            reveal_secrets: args
+                .get("revealSecrets")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            variables: text("variables"),
+            mock,
+            context: text("context"),
+            state_configuration,
+            now,
+            seed,
+        }
+    }
+}
+
 /// Runs one state as AWS's `TestState` does. See the module documentation.
 pub fn test_state(request: &TestStateRequest) -> Result<TestStateResponse, TestStateError> {
     if request.state_name.as_deref() == Some("") {

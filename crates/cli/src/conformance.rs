@@ -14,10 +14,7 @@ use anyhow::{Context, Result};
 use asl::definition::StateMachine;
 use asl::driver::{self, TaskAnswer};
 use asl::execution::{ExecutionInfo, Status};
-use asl::test_state::{
-    FieldValidationMode, InspectionLevel, Mock, MockErrorOutput, StateConfiguration,
-    TestStateRequest,
-};
+use asl::test_state::TestStateRequest;
 use asl::validate::{self, ValidationOptions};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -254,60 +251,13 @@ fn test_state(case: &Value) -> CaseResult {
         .or_else(|| case.get("api_args"))
         .cloned()
         .unwrap_or(json!({}));
-    let text = |key: &str| args.get(key).and_then(Value::as_str).map(str::to_string);
-    let mock = args.get("mock").filter(|m| m.is_object()).map(|m| Mock {
-        result: m.get("result").and_then(Value::as_str).map(str::to_string),
-        error_output: m
-            .get("errorOutput")
-            .filter(|e| e.is_object())
-            .map(|e| MockErrorOutput {
-                error: e.get("error").and_then(Value::as_str).map(str::to_string),
-                cause: e.get("cause").and_then(Value::as_str).map(str::to_string),
-            }),
-        field_validation_mode: m
-            .get("fieldValidationMode")
-            .and_then(Value::as_str)
-            .and_then(FieldValidationMode::parse)
-            .unwrap_or_default(),
-    });
-    let state_configuration = args
-        .get("stateConfiguration")
-        .filter(|c| c.is_object())
-        .map(|c| StateConfiguration {
-            retrier_retry_count: c.get("retrierRetryCount").and_then(Value::as_u64),
-            error_caused_by_state: c
-                .get("errorCausedByState")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            map_iteration_failure_count: c.get("mapIterationFailureCount").and_then(Value::as_u64),
-            map_item_reader_data: c
-                .get("mapItemReaderData")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        });
-    let request = TestStateRequest {
-        definition: definition_text(case).ok_or("case has no definition")?,
-        state_name: text("stateName"),
-        input: case
-            .get("input")
-            .filter(|i| !i.is_null())
-            .map(Value::to_string),
-        role_arn: text("roleArn"),
-        inspection_level: text("inspectionLevel")
-            .as_deref()
-            .and_then(InspectionLevel::parse)
-            .unwrap_or_default(),
-        reveal_secrets: args
-            .get("revealSecrets")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        variables: text("variables"),
-        mock,
-        context: text("context"),
-        state_configuration,
-        now: START.parse().map_err(|e| format!("bad start time: {e}"))?,
-        seed: 7,
-    };
+    let now = START.parse().map_err(|e| format!("bad start time: {e}"))?;
+    let mut request = TestStateRequest::from_api(&args, now, 7);
+    request.definition = definition_text(case).ok_or("case has no definition")?;
+    request.input = case
+        .get("input")
+        .filter(|i| !i.is_null())
+        .map(Value::to_string);
     let mut result = Map::new();
     match asl::test_state::test_state(&request) {
         Ok(response) => {

@@ -6,6 +6,7 @@
 mod conformance;
 mod durable;
 mod functions;
+mod server;
 mod workload;
 
 use anyhow::{Context, Result, bail};
@@ -72,6 +73,33 @@ enum Command {
         #[arg(long)]
         express: bool,
     },
+    /// Serve the AWS Step Functions API (JSON 1.0 protocol) on one port, on the SQLite store in
+    /// the data directory, until SIGTERM or Ctrl-C.
+    ///
+    /// Point boto3 or the AWS CLI at it with `--endpoint-url http://127.0.0.1:8083`.
+    Server {
+        /// The data directory.
+        #[arg(long, value_name = "DIR", default_value = "weir-data")]
+        data: PathBuf,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// The port (0 picks a free one and prints it).
+        #[arg(long, default_value_t = 8083)]
+        port: u16,
+        /// The region in ARNs.
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// The account in ARNs.
+        #[arg(long, default_value = "000000000000")]
+        account: String,
+        /// Log level (error, warn, info, debug, trace) or a tracing filter.
+        #[arg(long, default_value = "info")]
+        log_level: String,
+        /// Write logs as JSON lines.
+        #[arg(long)]
+        log_json: bool,
+    },
     /// Run the crash test's workload on a durable store until every execution has ended (see
     /// crates/cli/src/workload.rs).
     #[command(hide = true)]
@@ -120,6 +148,25 @@ fn main() -> ExitCode {
             definition,
             express,
         } => validate(&definition, express),
+        Command::Server {
+            data,
+            bind,
+            port,
+            region,
+            account,
+            log_level,
+            log_json,
+        } => {
+            init_logging(&log_level, log_json);
+            server::run(server::ServerOptions {
+                data,
+                bind,
+                port,
+                region,
+                account,
+            })
+            .map(|()| true)
+        }
         Command::Workload {
             data,
             executions,
@@ -266,6 +313,22 @@ fn run(
             Ok(false)
         }
     }
+}
+
+/// Logs to stderr through `tracing`, filtered by `level` (`info`, or a filter such as
+/// `engine=debug,info`), as text or JSON lines.
+fn init_logging(level: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (never in this binary) would only be ignored.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn rand_seed() -> u64 {

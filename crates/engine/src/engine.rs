@@ -375,7 +375,8 @@ impl Engine {
         let input_text = input.unwrap_or("{}");
         let input = parse_input(input_text)?;
         let now = self.inner.clock.now();
-        let info = ExecutionInfo::new(&machine.arn, &name, input, now);
+        let mut info = ExecutionInfo::new(&machine.arn, &name, input, now);
+        info.role_arn = machine.role_arn.clone();
         let arn = info.arn.clone();
         let started = step(
             &definition,
@@ -532,6 +533,34 @@ impl Engine {
             },
         );
         answer.await.map_err(|_| store::Error::Closed)?
+    }
+
+    /// Whether an execution could be redriven now: `Ok(Err(reason))` when not, with AWS's reason.
+    pub async fn redrive_status(&self, arn: &str) -> Result<Result<(), String>, Error> {
+        let Some(loaded) = self.inner.load(arn).await? else {
+            return Err(Error::ExecutionDoesNotExist {
+                arn: arn.to_string(),
+            });
+        };
+        Ok(
+            asl::execution::redrivable(&loaded.execution, self.inner.clock.now())
+                .map_err(|reason| reason.to_string()),
+        )
+    }
+
+    /// One revision of a state machine, as an execution of it sees it.
+    pub async fn state_machine_revision(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> Result<StateMachineRecord, Error> {
+        self.inner
+            .store
+            .get_revision(arn, revision)
+            .await?
+            .ok_or_else(|| Error::StateMachineDoesNotExist {
+                arn: arn.to_string(),
+            })
     }
 
     /// Waits until an execution has ended and returns its final row.

@@ -81,6 +81,7 @@ impl Engine {
         let mut info =
             ExecutionInfo::new_express(&machine.arn, &name, &fresh_uuid(), input, now, sync);
         info.keep_history = false;
+        info.role_arn = machine.role_arn.clone();
         Ok(info)
     }
 

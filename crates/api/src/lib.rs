@@ -1,0 +1,118 @@
+//! The HTTP API: AWS's JSON 1.0 protocol for Step Functions on one port, so boto3, the AWS CLI
+//! and the SDKs talk to weir as they talk to AWS.
+//!
+//! Every request is `POST /` with `X-Amz-Target: AWSStepFunctions.<Operation>` and a JSON body;
+//! answers are JSON, errors are `{"__type": code, "message": text}` with HTTP 400 (the caller's
+//! mistake) or 500 (weir's), as AWS answers them. Timestamps are epoch seconds.
+
+mod error;
+mod sfn;
+mod wire;
+
+pub use error::ApiError;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use engine::Engine;
+use std::future::Future;
+use std::sync::Arc;
+
+/// The largest request body accepted (AWS: definitions up to 1 MiB, inputs up to 256 KiB).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
+
+/// What the API serves and how.
+#[derive(Clone)]
+pub struct Api {
+    /// The engine the operations drive.
+    pub engine: Engine,
+    /// The region in ARNs and answers.
+    pub region: String,
+    /// The account in ARNs and answers.
+    pub account: String,
+}
+
+/// The router: `POST /` for every AWS operation.
+pub fn router(api: Api) -> Router {
+    Router::new()
+        .route("/", post(handle))
+        .with_state(Arc::new(api))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Api,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(api))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(_) => {
+            return ApiError {
+                code: "RequestEntityTooLargeException",
+                message: format!("The request body is larger than {MAX_BODY} bytes."),
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+            }
+            .into_response();
+        }
+    };
+    match dispatch(&api, &parts.headers, &body).await {
+        Ok(answer) => json_response(answer),
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn dispatch(api: &Api, headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Value, ApiError> {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                "UnknownOperationException",
+                "The request has no X-Amz-Target header naming the operation.",
+            )
+        })?;
+    let input: serde_json::Value = if body.is_empty() {
+        serde_json::Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(
+                "SerializationException",
+                format!("The request body is not valid JSON: {e}"),
+            )
+        })?
+    };
+    if !input.is_object() {
+        return Err(ApiError::new(
+            "SerializationException",
+            "The request body must be a JSON object.",
+        ));
+    }
+    match target.split_once('.') {
+        Some(("AWSStepFunctions", operation)) => sfn::call(api, operation, &input).await,
+        _ => Err(ApiError::new(
+            "UnknownOperationException",
+            format!("Unknown operation: {target}"),
+        )),
+    }
+}
+
+fn json_response(answer: serde_json::Value) -> Response {
+    let mut response = (StatusCode::OK, Body::from(answer.to_string())).into_response();
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    response
+}

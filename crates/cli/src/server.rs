@@ -1,0 +1,96 @@
+//! `weir server`: the engine on the SQLite store in the data directory, behind the AWS-compatible
+//! API on one port, until SIGTERM or Ctrl-C (then requests in flight finish and the store flushes
+//! its last commits).
+
+use anyhow::{Context, Result};
+use engine::{Engine, Handlers, Options, SystemClock};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use store_sqlite::SqliteStore;
+
+/// How to run the server.
+pub struct ServerOptions {
+    /// The data directory (`weir.db` inside).
+    pub data: PathBuf,
+    /// The address to listen on.
+    pub bind: String,
+    /// The port (0: any free port; the chosen one is printed).
+    pub port: u16,
+    /// The region in ARNs.
+    pub region: String,
+    /// The account in ARNs.
+    pub account: String,
+}
+
+/// Runs the server until it is told to stop.
+pub fn run(options: ServerOptions) -> Result<()> {
+    std::fs::create_dir_all(&options.data).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            options.data.display()
+        )
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(options))
+}
+
+async fn serve(options: ServerOptions) -> Result<()> {
+    let path = options.data.join("weir.db");
+    let store = SqliteStore::open(&path, store_sqlite::Options::default())
+        .with_context(|| format!("cannot open the store {}", path.display()))?;
+    let engine = Engine::start(
+        Arc::new(store),
+        Arc::new(SystemClock),
+        Arc::new(Handlers::new()),
+        Options {
+            region: options.region.clone(),
+            account: options.account.clone(),
+            ..Options::default()
+        },
+    )
+    .await
+    .context("cannot start the engine")?;
+    let address = format!("{}:{}", options.bind, options.port);
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let local: SocketAddr = listener.local_addr().context("no local address")?;
+    tracing::info!(address = %local, data = %options.data.display(), "weir server listening.");
+    eprintln!("weir: listening on http://{local}");
+    let api = api::Api {
+        engine,
+        region: options.region,
+        account: options.account,
+    };
+    api::serve(listener, api, shutdown_signal())
+        .await
+        .context("the server failed")?;
+    eprintln!("weir: stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
