@@ -73,7 +73,11 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
     }
 }
 
-async fn dispatch(api: &Api, headers: &HeaderMap, body: &Bytes) -> Result<serde_json::Value, ApiError> {
+async fn dispatch(
+    api: &Api,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<serde_json::Value, ApiError> {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())

@@ -1,11 +1,9 @@
 //! The Step Functions operations: each reads its request members as AWS defines them, calls the
 //! engine and answers with AWS's response shape.
 
-use crate::error::ApiError;
-use crate::wire::{
-    check_arn, epoch, history_event, optional, optional_bool, page_size, required,
-};
 use crate::Api;
+use crate::error::ApiError;
+use crate::wire::{check_arn, epoch, history_event, optional, optional_bool, page_size, required};
 use asl::validate::{self, ValidationOptions};
 use engine::NewStateMachine;
 use serde_json::{Map, Value, json};
@@ -183,9 +181,13 @@ async fn list_state_machines(api: &Api, input: &Value) -> Result<Value, ApiError
 /// A bad paging cursor is the caller's `InvalidToken`, not weir's failure.
 fn token_error(error: engine::Error) -> ApiError {
     match error {
-        engine::Error::Store(store::Error::NotFound { kind, .. }) if kind == "page cursor" => {
-            ApiError::new("InvalidToken", "Invalid Token: the nextToken is not one weir gave.")
-        }
+        engine::Error::Store(store::Error::NotFound {
+            kind: "page cursor",
+            ..
+        }) => ApiError::new(
+            "InvalidToken",
+            "Invalid Token: the nextToken is not one weir gave.",
+        ),
         other => other.into(),
     }
 }
@@ -391,7 +393,10 @@ async fn get_execution_history(api: &Api, input: &Value) -> Result<Value, ApiErr
     let after = match optional(input, "nextToken")? {
         None => 0,
         Some(token) => token.parse::<u64>().map_err(|_| {
-            ApiError::new("InvalidToken", "Invalid Token: the nextToken is not one weir gave.")
+            ApiError::new(
+                "InvalidToken",
+                "Invalid Token: the nextToken is not one weir gave.",
+            )
         })?,
     };
     let events = api.engine.history(arn, after, limit + 1, reverse).await?;
@@ -424,8 +429,7 @@ fn validate_definition(input: &Value) -> Result<Value, ApiError> {
 fn test_state(input: &Value) -> Result<Value, ApiError> {
     required(input, "definition")?;
     let now = jiff::Timestamp::now();
-    let seed = u64::try_from(now.as_nanosecond().rem_euclid(i128::from(u64::MAX)))
-        .unwrap_or(7);
+    let seed = u64::try_from(now.as_nanosecond().rem_euclid(i128::from(u64::MAX))).unwrap_or(7);
     let request = asl::test_state::TestStateRequest::from_api(input, now, seed);
     match asl::test_state::test_state(&request) {
         Ok(response) => Ok(response.to_json()),

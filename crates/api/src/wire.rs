@@ -85,10 +85,16 @@ pub fn epoch(at: Timestamp) -> Value {
 pub fn check_arn(arn: &str, kinds: &[&str]) -> Result<(), ApiError> {
     let parts: Vec<&str> = arn.split(':').collect();
     if parts.len() < 7 || parts[0] != "arn" || parts[2] != "states" {
-        return Err(ApiError::invalid_arn(arn, "Resource type not valid in this context"));
+        return Err(ApiError::invalid_arn(
+            arn,
+            "Resource type not valid in this context",
+        ));
     }
     if !kinds.contains(&parts[5]) {
-        return Err(ApiError::invalid_arn(arn, "Resource type not valid in this context"));
+        return Err(ApiError::invalid_arn(
+            arn,
+            "Resource type not valid in this context",
+        ));
     }
     Ok(())
 }
@@ -100,7 +106,10 @@ pub fn history_event(event: &asl::history::HistoryEvent) -> Value {
     m.insert("timestamp".into(), epoch(event.timestamp));
     m.insert("type".into(), Value::String(event.event_type.clone()));
     m.insert("id".into(), Value::from(event.id));
-    m.insert("previousEventId".into(), Value::from(event.previous_event_id));
+    m.insert(
+        "previousEventId".into(),
+        Value::from(event.previous_event_id),
+    );
     if let Some((key, details)) = &event.details {
         let mut details = details.clone();
         if let Value::Object(fields) = &mut details {
