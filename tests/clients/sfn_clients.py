@@ -328,6 +328,8 @@ def aws_cli(*args):
         AWS_ACCESS_KEY_ID="AKIDWEIRTEST",
         AWS_SECRET_ACCESS_KEY="secret",
         AWS_DEFAULT_REGION="us-east-1",
+        # The SDK-wide switch that keeps StartSyncExecution off the "sync-" host.
+        AWS_DISABLE_HOST_PREFIX_INJECTION="true",
     )
     out = subprocess.run(
         [sys.executable, "-m", "awscli", "stepfunctions", *args, "--endpoint-url", ENDPOINT,
@@ -360,6 +362,13 @@ class AwsCli(unittest.TestCase):
         out = aws_cli("get-execution-history", "--execution-arn", execution, "--page-size", "1")
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(len(json.loads(out.stdout)["events"]), 4)
+        express = aws_cli("create-state-machine", "--name", name + "-x", "--type", "EXPRESS",
+                          "--definition", json.dumps(PASS), "--role-arn", ROLE)
+        self.assertEqual(express.returncode, 0, express.stderr)
+        out = aws_cli("start-sync-execution", "--state-machine-arn",
+                      json.loads(express.stdout)["stateMachineArn"], "--input", '{"s": 1}')
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(json.loads(out.stdout)["output"]), {"s": 1, "p": {"ok": True}})
         out = aws_cli("describe-state-machine", "--state-machine-arn", arn + "-missing")
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("StateMachineDoesNotExist", out.stderr)
