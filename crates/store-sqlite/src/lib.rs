@@ -48,8 +48,8 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 use store::{
-    BoxFuture, Claimed, Commit, Error, EventRecord, ExecutionFilter, ExecutionRecord, Page, Result,
-    StateMachineRecord, Store,
+    BoxFuture, Claimed, Commit, Document, Error, EventRecord, ExecutionFilter, ExecutionRecord,
+    Page, Result, StateMachineRecord, Store,
 };
 use tokio::sync::oneshot;
 use writer::{Counters, Op, Reply, Request};
@@ -235,6 +235,14 @@ impl Drop for SqliteStore {
     }
 }
 
+/// The writer answered an op with the wrong kind of reply: a bug, reported rather than panicked.
+fn unexpected(operation: &'static str, reply: &Reply) -> Error {
+    Error::Backend {
+        operation,
+        detail: format!("the writer answered with {reply:?}"),
+    }
+}
+
 /// A `u64` argument as an SQL integer, saturating (ids and revisions beyond `i64::MAX` are never
 /// stored, so saturating finds the same rows).
 fn saturating(value: u64) -> i64 {
@@ -337,10 +345,55 @@ impl Store for SqliteStore {
         Box::pin(async move {
             match self.write(op).await? {
                 Reply::Claimed(claimed) => Ok(claimed),
-                Reply::Done => Err(Error::Backend {
-                    operation: "claim_work",
-                    detail: "the writer answered a claim without items".to_owned(),
-                }),
+                other => Err(unexpected("claim_work", &other)),
+            }
+        })
+    }
+
+    fn put_document(
+        &self,
+        kind: &str,
+        key: &str,
+        body: String,
+        expected: Option<u64>,
+    ) -> BoxFuture<'_, Result<u64>> {
+        let op = Op::PutDocument {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+            body,
+            expected,
+        };
+        Box::pin(async move {
+            match self.write(op).await? {
+                Reply::Version(version) => Ok(version),
+                other => Err(unexpected("put_document", &other)),
+            }
+        })
+    }
+
+    fn get_document(&self, kind: &str, key: &str) -> BoxFuture<'_, Result<Option<Document>>> {
+        let (kind, key) = (kind.to_owned(), key.to_owned());
+        Box::pin(self.readers.run("get_document", move |connection| {
+            read::document(connection, &kind, &key)
+        }))
+    }
+
+    fn list_documents(&self, kind: &str, prefix: &str) -> BoxFuture<'_, Result<Vec<Document>>> {
+        let (kind, prefix) = (kind.to_owned(), prefix.to_owned());
+        Box::pin(self.readers.run("list_documents", move |connection| {
+            read::documents(connection, &kind, &prefix)
+        }))
+    }
+
+    fn delete_document(&self, kind: &str, key: &str) -> BoxFuture<'_, Result<bool>> {
+        let op = Op::DeleteDocument {
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+        };
+        Box::pin(async move {
+            match self.write(op).await? {
+                Reply::Deleted(deleted) => Ok(deleted),
+                other => Err(unexpected("delete_document", &other)),
             }
         })
     }

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use store::{
-    Error, EventRecord, ExecutionFilter, ExecutionRecord, Page, Result, StateMachineRecord,
+    Document, Error, EventRecord, ExecutionFilter, ExecutionRecord, Page, Result,
+    StateMachineRecord,
 };
 use tokio::sync::Semaphore;
 
@@ -303,4 +304,55 @@ pub(crate) fn running(connection: &Connection) -> Result<Vec<String>> {
         arns.push(codec::column(row, 0, "execution arn", OPERATION)?);
     }
     Ok(arns)
+}
+
+/// One document.
+pub(crate) fn document(connection: &Connection, kind: &str, key: &str) -> Result<Option<Document>> {
+    const OPERATION: &str = "get_document";
+    let failed = backend(OPERATION);
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT kind, key, body, version FROM documents WHERE kind = ?1 AND key = ?2",
+        )
+        .map_err(&failed)?;
+    let mut rows = statement.query(params![kind, key]).map_err(&failed)?;
+    rows.next()
+        .map_err(&failed)?
+        .map(|row| document_from_row(row, OPERATION))
+        .transpose()
+}
+
+/// The documents of one kind whose key starts with `prefix`, in key order.
+pub(crate) fn documents(
+    connection: &Connection,
+    kind: &str,
+    prefix: &str,
+) -> Result<Vec<Document>> {
+    const OPERATION: &str = "list_documents";
+    let failed = backend(OPERATION);
+    // A range on the key instead of LIKE: the prefix may hold `%` or `_`, and the range uses the
+    // primary key.
+    let mut statement = connection
+        .prepare_cached(
+            "SELECT kind, key, body, version FROM documents \
+             WHERE kind = ?1 AND key >= ?2 AND substr(key, 1, length(?2)) = ?2 ORDER BY key",
+        )
+        .map_err(&failed)?;
+    let mut rows = statement.query(params![kind, prefix]).map_err(&failed)?;
+    let mut found = Vec::new();
+    while let Some(row) = rows.next().map_err(&failed)? {
+        found.push(document_from_row(row, OPERATION)?);
+    }
+    Ok(found)
+}
+
+fn document_from_row(row: &rusqlite::Row<'_>, operation: &'static str) -> Result<Document> {
+    let failed = backend(operation);
+    let version: i64 = row.get(3).map_err(&failed)?;
+    Ok(Document {
+        kind: row.get(0).map_err(&failed)?,
+        key: row.get(1).map_err(&failed)?,
+        body: row.get(2).map_err(&failed)?,
+        version: codec::count("document version", version)?,
+    })
 }

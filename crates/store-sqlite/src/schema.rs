@@ -12,7 +12,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use store::{Error, Result};
 
 /// Every migration, in order: entry `i` is schema version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_documents.sql"),
+];
 
 /// Brings the database on `connection` to the latest schema version.
 pub(crate) fn migrate(connection: &mut Connection) -> Result<()> {
@@ -81,7 +84,15 @@ mod tests {
         let mut connection = Connection::open_in_memory().expect("an in-memory database");
         migrate(&mut connection).expect("the first migration succeeds");
         migrate(&mut connection).expect("migrating again is a no-op");
-        assert_eq!(version(&connection), 1);
+        assert_eq!(version(&connection), MIGRATIONS.len() as i64);
+        let rows: i64 = connection
+            .query_row("SELECT COUNT(*) FROM schema_version", [], |row| row.get(0))
+            .expect("schema_version is readable");
+        assert_eq!(
+            rows,
+            MIGRATIONS.len() as i64,
+            "each migration recorded once"
+        );
     }
 
     #[test]

@@ -44,6 +44,24 @@ pub(crate) enum Op {
     DeleteMachine(String),
     /// [`store::Store::commit`].
     Commit(Box<Commit>),
+    /// [`store::Store::put_document`].
+    PutDocument {
+        /// The document's kind.
+        kind: String,
+        /// Its key.
+        key: String,
+        /// Its new body.
+        body: String,
+        /// The version it replaces; `None` creates it.
+        expected: Option<u64>,
+    },
+    /// [`store::Store::delete_document`].
+    DeleteDocument {
+        /// The document's kind.
+        kind: String,
+        /// Its key.
+        key: String,
+    },
     /// [`store::Store::claim_work`].
     Claim {
         /// Who claims.
@@ -66,6 +84,10 @@ pub(crate) enum Reply {
     Done,
     /// The claimed items, in due order.
     Claimed(Vec<Claimed>),
+    /// A document's new version.
+    Version(u64),
+    /// Whether something was deleted.
+    Deleted(bool),
 }
 
 /// A write and where to send its result.
@@ -213,6 +235,15 @@ fn apply(connection: &Connection, op: &Op) -> Result<Reply> {
         Op::UpdateMachine(machine) => update_machine(connection, machine).map(|()| Reply::Done),
         Op::DeleteMachine(arn) => delete_machine(connection, arn).map(|()| Reply::Done),
         Op::Commit(commit) => apply_commit(connection, commit).map(|()| Reply::Done),
+        Op::PutDocument {
+            kind,
+            key,
+            body,
+            expected,
+        } => put_document(connection, kind, key, body, *expected).map(Reply::Version),
+        Op::DeleteDocument { kind, key } => {
+            delete_document(connection, kind, key).map(Reply::Deleted)
+        }
         Op::Claim {
             owner,
             now,
@@ -221,6 +252,67 @@ fn apply(connection: &Connection, op: &Op) -> Result<Reply> {
             limit,
         } => claim(connection, owner, *now, *due_by, *lease_until, *limit).map(Reply::Claimed),
     }
+}
+
+fn put_document(
+    connection: &Connection,
+    kind: &str,
+    key: &str,
+    body: &str,
+    expected: Option<u64>,
+) -> Result<u64> {
+    const OPERATION: &str = "put_document";
+    let stored: Option<i64> = connection
+        .prepare_cached("SELECT version FROM documents WHERE kind = ?1 AND key = ?2")
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![kind, key], |row| row.get(0))
+                .optional()
+        })
+        .map_err(backend(OPERATION))?;
+    let stored = stored
+        .map(|version| codec::count("document version", version))
+        .transpose()?;
+    let next = match (expected, stored) {
+        (None, None) => 1,
+        (None, Some(_)) => {
+            return Err(Error::AlreadyExists {
+                kind: "document",
+                key: format!("{kind}/{key}"),
+            });
+        }
+        (Some(_), None) => {
+            return Err(Error::NotFound {
+                kind: "document",
+                key: format!("{kind}/{key}"),
+            });
+        }
+        (Some(expected), Some(stored)) if expected != stored => {
+            return Err(Error::Conflict {
+                kind: "document",
+                key: format!("{kind}/{key}"),
+                detail: format!("expected version {expected}, found {stored}"),
+            });
+        }
+        (Some(_), Some(stored)) => stored + 1,
+    };
+    let version = int(OPERATION, "version", next)?;
+    connection
+        .prepare_cached(
+            "INSERT INTO documents (kind, key, body, version) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body, version = excluded.version",
+        )
+        .and_then(|mut statement| statement.execute(params![kind, key, body, version]))
+        .map_err(backend(OPERATION))?;
+    Ok(next)
+}
+
+fn delete_document(connection: &Connection, kind: &str, key: &str) -> Result<bool> {
+    connection
+        .prepare_cached("DELETE FROM documents WHERE kind = ?1 AND key = ?2")
+        .and_then(|mut statement| statement.execute(params![kind, key]))
+        .map(|deleted| deleted > 0)
+        .map_err(backend("delete_document"))
 }
 
 fn insert_revision(

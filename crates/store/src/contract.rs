@@ -92,7 +92,9 @@ macro_rules! store_contract_tests {
                 list_executions_newest_first,
                 list_executions_pages_with_cursor,
                 list_executions_filters_by_machine_and_status,
-                running_executions_lists_running_only;
+                running_executions_lists_running_only,
+                documents_create_replace_and_delete,
+                documents_list_by_prefix_in_key_order;
             concurrent:
                 concurrent_commits_all_land,
                 concurrent_failures_do_not_fail_others,
@@ -1910,6 +1912,89 @@ pub async fn readers_never_see_part_of_a_commit(store: Arc<dyn Store>, spawn: Sp
     join(tasks).await;
     let (row, _) = load(&*store, &arn).await;
     assert_eq!(row.version, COMMITS + 1, "every commit landed");
+}
+
+/// A document is created at version 1, replaced only at the version read, and deleted once.
+pub async fn documents_create_replace_and_delete(store: &dyn Store) {
+    let put = |body: &str, expected| store.put_document("alias", "a1", body.to_owned(), expected);
+    assert_eq!(put("{\"v\":1}", None).await, Ok(1), "created at version 1");
+    assert!(
+        matches!(put("{}", None).await, Err(Error::AlreadyExists { .. })),
+        "creating it again is AlreadyExists"
+    );
+    assert_eq!(
+        put("{\"v\":2}", Some(1)).await,
+        Ok(2),
+        "replaced at the version read"
+    );
+    assert!(
+        matches!(put("{\"v\":3}", Some(1)).await, Err(Error::Conflict { .. })),
+        "a stale version is a Conflict"
+    );
+    let found = store
+        .get_document("alias", "a1")
+        .await
+        .expect("get_document must succeed")
+        .expect("the document exists");
+    assert_eq!((found.body.as_str(), found.version), ("{\"v\":2}", 2));
+    assert!(
+        matches!(
+            store
+                .put_document("alias", "missing", "{}".to_owned(), Some(1))
+                .await,
+            Err(Error::NotFound { .. })
+        ),
+        "replacing a missing document is NotFound"
+    );
+    assert_eq!(
+        store
+            .get_document("tags", "a1")
+            .await
+            .expect("get_document must succeed"),
+        None,
+        "kinds are separate"
+    );
+    assert_eq!(store.delete_document("alias", "a1").await, Ok(true));
+    assert_eq!(store.delete_document("alias", "a1").await, Ok(false));
+    assert_eq!(
+        store
+            .get_document("alias", "a1")
+            .await
+            .expect("get_document must succeed"),
+        None
+    );
+}
+
+/// `list_documents` gives one kind's documents whose key starts with the prefix, in key order;
+/// `%` and `_` in the prefix are plain characters.
+pub async fn documents_list_by_prefix_in_key_order(store: &dyn Store) {
+    for key in ["m:2", "m:10", "m:1", "n:1", "m_x", "m%y"] {
+        store
+            .put_document("version", key, format!("\"{key}\""), None)
+            .await
+            .expect("put_document must succeed");
+    }
+    store
+        .put_document("alias", "m:3", "{}".to_owned(), None)
+        .await
+        .expect("put_document must succeed");
+    let keys = |prefix: &'static str| async move {
+        store
+            .list_documents("version", prefix)
+            .await
+            .expect("list_documents must succeed")
+            .into_iter()
+            .map(|d| d.key)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys("m:").await,
+        vec!["m:1", "m:10", "m:2"],
+        "key order, one kind"
+    );
+    assert_eq!(keys("m_").await, vec!["m_x"], "`_` is not a wildcard");
+    assert_eq!(keys("m%").await, vec!["m%y"], "`%` is not a wildcard");
+    assert_eq!(keys("").await.len(), 6, "an empty prefix lists the kind");
 }
 
 #[cfg(test)]

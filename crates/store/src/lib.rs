@@ -33,6 +33,12 @@
 //!   A page's cursor is `None` exactly when nothing follows.
 //! - **Work ids are unique.** A commit applies `clear_work`, then `done_work`, then `add_work`;
 //!   adding an id that exists fails the commit with [`Error::AlreadyExists`].
+//! - **Documents are small versioned records** (versions, aliases, tags: JSON owned by the
+//!   engine) keyed by `(kind, key)`: [`Store::put_document`] with `expected: None` creates one
+//!   ([`Error::AlreadyExists`] if it exists), with `Some(v)` replaces the one at version `v`
+//!   ([`Error::Conflict`] otherwise, [`Error::NotFound`] if there is none); each write returns the
+//!   new version (1 on create). [`Store::list_documents`] lists one kind by key prefix, in key
+//!   order.
 //! - **The store owns `version` and `last_event_id`.** It writes the expected version + 1 (1 on
 //!   create) and the last appended event's id, whatever the commit's record says.
 
@@ -211,6 +217,19 @@ pub struct Claimed {
     pub claims: u64,
 }
 
+/// A small versioned record owned by the engine (a published version, an alias, a tag set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// What kind of record (`version`, `alias`, `tags`).
+    pub kind: String,
+    /// Its key within the kind (usually an ARN).
+    pub key: String,
+    /// Its content, JSON text.
+    pub body: String,
+    /// Its version: 1 when created, +1 per write.
+    pub version: u64,
+}
+
 /// Which executions to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionFilter {
@@ -299,4 +318,23 @@ pub trait Store: Send + Sync {
 
     /// The ARNs of executions whose status is `RUNNING`.
     fn running_executions(&self) -> BoxFuture<'_, Result<Vec<String>>>;
+
+    /// Creates (`expected: None`) or replaces (`Some(version)`) a document; returns its new
+    /// version.
+    fn put_document(
+        &self,
+        kind: &str,
+        key: &str,
+        body: String,
+        expected: Option<u64>,
+    ) -> BoxFuture<'_, Result<u64>>;
+
+    /// One document.
+    fn get_document(&self, kind: &str, key: &str) -> BoxFuture<'_, Result<Option<Document>>>;
+
+    /// The documents of one kind whose key starts with `prefix`, in key order.
+    fn list_documents(&self, kind: &str, prefix: &str) -> BoxFuture<'_, Result<Vec<Document>>>;
+
+    /// Deletes a document; `false` if there was none.
+    fn delete_document(&self, kind: &str, key: &str) -> BoxFuture<'_, Result<bool>>;
 }
