@@ -290,6 +290,90 @@ class Tools(unittest.TestCase):
         self.assertEqual(json.loads(answer["inspectionData"]["afterParameters"]), {"v": 5})
 
 
+class VersionsAliasesTags(unittest.TestCase):
+    def test_versions_and_aliases_route_executions(self):
+        name = unique("versioned")
+        created = SFN.create_state_machine(
+            name=name, definition=json.dumps(PASS), roleArn=ROLE, publish=True,
+            versionDescription="first",
+        )
+        arn = created["stateMachineArn"]
+        v1 = created["stateMachineVersionArn"]
+        self.assertEqual(v1, f"{arn}:1")
+        # Publishing the same revision again returns the same version.
+        again = SFN.publish_state_machine_version(stateMachineArn=arn)
+        self.assertEqual(again["stateMachineVersionArn"], v1)
+        second = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "v2", "End": True}}}
+        updated = SFN.update_state_machine(
+            stateMachineArn=arn, definition=json.dumps(second), publish=True
+        )
+        v2 = updated["stateMachineVersionArn"]
+        self.assertEqual(v2, f"{arn}:2")
+        versions = SFN.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+        self.assertEqual([v["stateMachineVersionArn"] for v in versions], [v2, v1])
+        described = SFN.describe_state_machine(stateMachineArn=v1)
+        self.assertEqual(json.loads(described["definition"]), PASS)
+        self.assertEqual(described["description"], "first")
+
+        # An execution on version 1 runs version 1's definition, whatever the latest is.
+        run = SFN.start_execution(stateMachineArn=v1, input="{}")["executionArn"]
+        self.assertEqual(json.loads(wait_for(run)["output"]), {"p": {"ok": True}})
+
+        alias = SFN.create_state_machine_alias(
+            name="live", routingConfiguration=[{"stateMachineVersionArn": v2, "weight": 100}],
+            description="production",
+        )["stateMachineAliasArn"]
+        self.assertEqual(alias, f"{arn}:live")
+        run = SFN.start_execution(stateMachineArn=alias, input="{}")["executionArn"]
+        self.assertEqual(json.loads(wait_for(run)["output"]), "v2")
+        SFN.update_state_machine_alias(
+            stateMachineAliasArn=alias,
+            routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}],
+        )
+        described = SFN.describe_state_machine_alias(stateMachineAliasArn=alias)
+        self.assertEqual(described["name"], "live")
+        self.assertEqual(described["description"], "production")
+        self.assertEqual(
+            described["routingConfiguration"], [{"stateMachineVersionArn": v1, "weight": 100}]
+        )
+        run = SFN.start_execution(stateMachineArn=alias, input="{}")["executionArn"]
+        self.assertEqual(json.loads(wait_for(run)["output"]), {"p": {"ok": True}})
+        aliases = SFN.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"]
+        self.assertEqual([a["stateMachineAliasArn"] for a in aliases], [alias])
+
+        code, _ = error_code(SFN.delete_state_machine_version, stateMachineVersionArn=v1)
+        self.assertEqual(code, "ConflictException")
+        code, _ = error_code(
+            SFN.create_state_machine_alias,
+            name="bad", routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 50}],
+        )
+        self.assertEqual(code, "ValidationException")
+        SFN.delete_state_machine_alias(stateMachineAliasArn=alias)
+        SFN.delete_state_machine_version(stateMachineVersionArn=v2)
+        versions = SFN.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+        self.assertEqual([v["stateMachineVersionArn"] for v in versions], [v1])
+
+    def test_tags(self):
+        arn = SFN.create_state_machine(
+            name=unique("tagged"), definition=json.dumps(PASS), roleArn=ROLE,
+            tags=[{"key": "team", "value": "data"}],
+        )["stateMachineArn"]
+        SFN.tag_resource(resourceArn=arn, tags=[{"key": "env", "value": "prod"},
+                                                {"key": "team", "value": "ingest"}])
+        tags = SFN.list_tags_for_resource(resourceArn=arn)["tags"]
+        self.assertEqual(
+            sorted((t["key"], t["value"]) for t in tags), [("env", "prod"), ("team", "ingest")]
+        )
+        SFN.untag_resource(resourceArn=arn, tagKeys=["env"])
+        self.assertEqual(
+            SFN.list_tags_for_resource(resourceArn=arn)["tags"], [{"key": "team", "value": "ingest"}]
+        )
+        code, _ = error_code(
+            SFN.list_tags_for_resource, resourceArn=f"{ACCOUNT_PREFIX}:stateMachine:nope"
+        )
+        self.assertEqual(code, "StateMachineDoesNotExist")
+
+
 def raw(target, body):
     request = urllib.request.Request(
         ENDPOINT,

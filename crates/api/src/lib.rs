@@ -7,6 +7,7 @@
 
 mod error;
 mod sfn;
+pub mod sigv4;
 mod wire;
 
 pub use error::ApiError;
@@ -33,6 +34,9 @@ pub struct Api {
     pub region: String,
     /// The account in ARNs and answers.
     pub account: String,
+    /// When set, every request must carry a valid SigV4 signature by one of these keys; when
+    /// `None`, any credentials are accepted (as the emulators do).
+    pub keys: Option<sigv4::Keys>,
 }
 
 /// The router: `POST /` for every AWS operation.
@@ -67,10 +71,52 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
             .into_response();
         }
     };
+    if let Some(keys) = &api.keys
+        && let Err(error) = check_signature(keys, &parts, &body)
+    {
+        return error.into_response();
+    }
     match dispatch(&api, &parts.headers, &body).await {
         Ok(answer) => json_response(answer),
         Err(error) => error.into_response(),
     }
+}
+
+/// Verifies the request's SigV4 signature against the configured keys.
+fn check_signature(
+    keys: &sigv4::Keys,
+    parts: &axum::http::request::Parts,
+    body: &Bytes,
+) -> Result<(), ApiError> {
+    let mut headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    if parts.headers.get("host").is_none()
+        && let Some(authority) = parts.uri.authority()
+    {
+        headers.push(("host".to_string(), authority.to_string()));
+    }
+    let request = sigv4::SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        body,
+    };
+    sigv4::verify(&request, keys, jiff::Timestamp::now())
+        .map(drop)
+        .map_err(|error| ApiError {
+            code: error.code(),
+            message: error.to_string(),
+            status: StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+        })
 }
 
 async fn dispatch(

@@ -26,6 +26,17 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
         "RedriveExecution" => redrive_execution(api, input).await,
         "GetExecutionHistory" => get_execution_history(api, input).await,
         "ValidateStateMachineDefinition" => validate_definition(input),
+        "PublishStateMachineVersion" => publish_version(api, input).await,
+        "ListStateMachineVersions" => list_versions(api, input).await,
+        "DeleteStateMachineVersion" => delete_version(api, input).await,
+        "CreateStateMachineAlias" => create_alias(api, input).await,
+        "DescribeStateMachineAlias" => describe_alias(api, input).await,
+        "UpdateStateMachineAlias" => update_alias(api, input).await,
+        "DeleteStateMachineAlias" => delete_alias(api, input).await,
+        "ListStateMachineAliases" => list_aliases(api, input).await,
+        "TagResource" => tag_resource(api, input).await,
+        "UntagResource" => untag_resource(api, input).await,
+        "ListTagsForResource" => list_tags(api, input).await,
         "TestState" => test_state(input),
         other if KNOWN.contains(&other) => Err(ApiError::new(
             "UnsupportedOperation",
@@ -41,27 +52,16 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
 /// Step Functions operations weir knows of but does not serve yet.
 const KNOWN: &[&str] = &[
     "CreateActivity",
-    "CreateStateMachineAlias",
     "DeleteActivity",
-    "DeleteStateMachineAlias",
-    "DeleteStateMachineVersion",
     "DescribeActivity",
     "DescribeMapRun",
-    "DescribeStateMachineAlias",
     "GetActivityTask",
     "ListActivities",
     "ListMapRuns",
-    "ListStateMachineAliases",
-    "ListStateMachineVersions",
-    "ListTagsForResource",
-    "PublishStateMachineVersion",
     "SendTaskFailure",
     "SendTaskHeartbeat",
     "SendTaskSuccess",
-    "TagResource",
-    "UntagResource",
     "UpdateMapRun",
-    "UpdateStateMachineAlias",
 ];
 
 fn machine_type(input: &Value) -> Result<bool, ApiError> {
@@ -80,6 +80,9 @@ async fn create_state_machine(api: &Api, input: &Value) -> Result<Value, ApiErro
     let definition = required(input, "definition")?;
     let role_arn = required(input, "roleArn")?;
     let express = machine_type(input)?;
+    let tags = tag_list(input, "tags")?;
+    let publish = optional_bool(input, "publish")?.unwrap_or(false);
+    let version_description = optional(input, "versionDescription")?;
     let machine = api
         .engine
         .create_state_machine(NewStateMachine {
@@ -89,10 +92,20 @@ async fn create_state_machine(api: &Api, input: &Value) -> Result<Value, ApiErro
             role_arn: role_arn.to_string(),
         })
         .await?;
-    Ok(json!({
-        "stateMachineArn": machine.arn,
-        "creationDate": epoch(machine.created_at),
-    }))
+    if !tags.is_empty() {
+        api.engine.tag_resource(&machine.arn, &tags).await?;
+    }
+    let mut answer = Map::new();
+    answer.insert("stateMachineArn".into(), json!(machine.arn));
+    answer.insert("creationDate".into(), epoch(machine.created_at));
+    if publish {
+        let version = api
+            .engine
+            .publish_version(&machine.arn, version_description, None)
+            .await?;
+        answer.insert("stateMachineVersionArn".into(), json!(version.arn));
+    }
+    Ok(Value::Object(answer))
 }
 
 fn machine_json(machine: &StateMachineRecord) -> Value {
@@ -113,6 +126,20 @@ fn machine_json(machine: &StateMachineRecord) -> Value {
 async fn describe_state_machine(api: &Api, input: &Value) -> Result<Value, ApiError> {
     let arn = required(input, "stateMachineArn")?;
     check_arn(arn, &["stateMachine"])?;
+    if let engine::Qualified::Version(machine_arn, _) = engine::qualify(arn) {
+        let version = api.engine.describe_version(arn).await?;
+        let machine = api
+            .engine
+            .state_machine_revision(&machine_arn, version.revision)
+            .await?;
+        let mut answer = machine_json(&machine);
+        answer["stateMachineArn"] = json!(arn);
+        answer["creationDate"] = epoch(version.created_at);
+        if let Some(description) = version.description {
+            answer["description"] = json!(description);
+        }
+        return Ok(answer);
+    }
     let machine = api.engine.describe_state_machine(arn).await?;
     Ok(machine_json(&machine))
 }
@@ -129,6 +156,8 @@ async fn update_state_machine(api: &Api, input: &Value) -> Result<Value, ApiErro
              tracingConfiguration must be specified",
         ));
     }
+    let publish = optional_bool(input, "publish")?.unwrap_or(false);
+    let version_description = optional(input, "versionDescription")?;
     let machine = api
         .engine
         .update_state_machine(
@@ -137,10 +166,17 @@ async fn update_state_machine(api: &Api, input: &Value) -> Result<Value, ApiErro
             role_arn.map(str::to_string),
         )
         .await?;
-    Ok(json!({
-        "updateDate": epoch(machine.updated_at),
-        "revisionId": machine.revision.to_string(),
-    }))
+    let mut answer = Map::new();
+    answer.insert("updateDate".into(), epoch(machine.updated_at));
+    answer.insert("revisionId".into(), json!(machine.revision.to_string()));
+    if publish {
+        let version = api
+            .engine
+            .publish_version(arn, version_description, None)
+            .await?;
+        answer.insert("stateMachineVersionArn".into(), json!(version.arn));
+    }
+    Ok(Value::Object(answer))
 }
 
 async fn delete_state_machine(api: &Api, input: &Value) -> Result<Value, ApiError> {
@@ -435,4 +471,228 @@ fn test_state(input: &Value) -> Result<Value, ApiError> {
         Ok(response) => Ok(response.to_json()),
         Err(error) => Err(ApiError::new(error.code(), error.to_string())),
     }
+}
+
+/// A `[{key, value}]` tag list member.
+fn tag_list(input: &Value, member: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let Some(list) = input.get(member).filter(|v| !v.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let items = list.as_array().ok_or_else(|| {
+        ApiError::new(
+            "SerializationException",
+            format!("The member '{member}' must be a list."),
+        )
+    })?;
+    items
+        .iter()
+        .map(|tag| {
+            let key = required(tag, "key")?;
+            let value = optional(tag, "value")?.unwrap_or_default();
+            Ok((key.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// A `routingConfiguration` member.
+fn routes(input: &Value) -> Result<Option<Vec<engine::Route>>, ApiError> {
+    let Some(list) = input.get("routingConfiguration").filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let items = list.as_array().ok_or_else(|| {
+        ApiError::new(
+            "SerializationException",
+            "The member 'routingConfiguration' must be a list.",
+        )
+    })?;
+    items
+        .iter()
+        .map(|route| {
+            let version_arn = required(route, "stateMachineVersionArn")?;
+            let weight = crate::wire::optional_int(route, "weight")?.unwrap_or(0);
+            let weight = u64::try_from(weight)
+                .map_err(|_| ApiError::validation("A routing weight must be 0 to 100."))?;
+            Ok(engine::Route {
+                version_arn: version_arn.to_string(),
+                weight,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
+fn routes_json(routes: &[engine::Route]) -> Value {
+    Value::Array(
+        routes
+            .iter()
+            .map(|r| json!({"stateMachineVersionArn": r.version_arn, "weight": r.weight}))
+            .collect(),
+    )
+}
+
+async fn publish_version(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "stateMachineArn")?;
+    check_arn(arn, &["stateMachine"])?;
+    let version = api
+        .engine
+        .publish_version(
+            arn,
+            optional(input, "description")?,
+            optional(input, "revisionId")?,
+        )
+        .await?;
+    Ok(json!({
+        "creationDate": epoch(version.created_at),
+        "stateMachineVersionArn": version.arn,
+    }))
+}
+
+async fn list_versions(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "stateMachineArn")?;
+    check_arn(arn, &["stateMachine"])?;
+    api.engine.describe_state_machine(arn).await?;
+    let versions = api.engine.list_versions(arn).await?;
+    let items: Vec<Value> = versions
+        .iter()
+        .map(|v| json!({"stateMachineVersionArn": v.arn, "creationDate": epoch(v.created_at)}))
+        .collect();
+    page_of(input, "stateMachineVersions", items)
+}
+
+/// One page of an in-memory listing, `nextToken` being the offset.
+fn page_of(input: &Value, member: &str, items: Vec<Value>) -> Result<Value, ApiError> {
+    let limit = page_size(input)?;
+    let start = match optional(input, "nextToken")? {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| {
+            ApiError::new(
+                "InvalidToken",
+                "Invalid Token: the nextToken is not one weir gave.",
+            )
+        })?,
+    };
+    let end = items.len().min(start.saturating_add(limit));
+    let page: Vec<Value> = items
+        .get(start..end)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default();
+    let mut answer = Map::new();
+    answer.insert(member.into(), Value::Array(page));
+    if end < items.len() {
+        answer.insert("nextToken".into(), json!(end.to_string()));
+    }
+    Ok(Value::Object(answer))
+}
+
+async fn delete_version(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "stateMachineVersionArn")?;
+    check_arn(arn, &["stateMachine"])?;
+    api.engine.delete_version(arn).await?;
+    Ok(json!({}))
+}
+
+async fn create_alias(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let name = required(input, "name")?;
+    let routes = routes(input)?.ok_or_else(|| {
+        ApiError::validation(
+            "1 validation error detected: Value null at 'routingConfiguration' failed to \
+             satisfy constraint: Member must not be null",
+        )
+    })?;
+    let alias = api
+        .engine
+        .create_alias(name, optional(input, "description")?, routes)
+        .await?;
+    Ok(json!({
+        "stateMachineAliasArn": alias.arn,
+        "creationDate": epoch(alias.created_at),
+    }))
+}
+
+async fn describe_alias(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "stateMachineAliasArn")?;
+    check_arn(arn, &["stateMachine"])?;
+    let alias = api.engine.describe_alias(arn).await?;
+    let mut answer = Map::new();
+    answer.insert("stateMachineAliasArn".into(), json!(alias.arn));
+    answer.insert("name".into(), json!(alias.name));
+    if let Some(description) = &alias.description {
+        answer.insert("description".into(), json!(description));
+    }
+    answer.insert("routingConfiguration".into(), routes_json(&alias.routes));
+    answer.insert("creationDate".into(), epoch(alias.created_at));
+    answer.insert("updateDate".into(), epoch(alias.updated_at));
+    Ok(Value::Object(answer))
+}
+
+async fn update_alias(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "stateMachineAliasArn")?;
+    check_arn(arn, &["stateMachine"])?;
+    let description = optional(input, "description")?;
+    let routes = routes(input)?;
+    if description.is_none() && routes.is_none() {
+        return Err(ApiError::validation(
+            "Either the description or the routingConfiguration must be specified",
+        ));
+    }
+    let alias = api.engine.update_alias(arn, description, routes).await?;
+    Ok(json!({"updateDate": epoch(alias.updated_at)}))
+}
+
+async fn delete_alias(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "stateMachineAliasArn")?;
+    check_arn(arn, &["stateMachine"])?;
+    api.engine.delete_alias(arn).await?;
+    Ok(json!({}))
+}
+
+async fn list_aliases(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "stateMachineArn")?;
+    check_arn(arn, &["stateMachine"])?;
+    api.engine.describe_state_machine(arn).await?;
+    let aliases = api.engine.list_aliases(arn).await?;
+    let items: Vec<Value> = aliases
+        .iter()
+        .map(|a| json!({"stateMachineAliasArn": a.arn, "creationDate": epoch(a.created_at)}))
+        .collect();
+    page_of(input, "stateMachineAliases", items)
+}
+
+async fn tag_resource(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "resourceArn")?;
+    check_arn(arn, &["stateMachine", "activity"])?;
+    let tags = tag_list(input, "tags")?;
+    api.engine.tag_resource(arn, &tags).await?;
+    Ok(json!({}))
+}
+
+async fn untag_resource(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "resourceArn")?;
+    check_arn(arn, &["stateMachine", "activity"])?;
+    let keys: Vec<String> = match input.get("tagKeys") {
+        Some(Value::Array(keys)) => keys
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => {
+            return Err(ApiError::validation(
+                "1 validation error detected: Value null at 'tagKeys' failed to satisfy \
+                 constraint: Member must not be null",
+            ));
+        }
+    };
+    api.engine.untag_resource(arn, &keys).await?;
+    Ok(json!({}))
+}
+
+async fn list_tags(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "resourceArn")?;
+    check_arn(arn, &["stateMachine", "activity"])?;
+    let tags = api.engine.list_tags(arn).await?;
+    let items: Vec<Value> = tags
+        .into_iter()
+        .map(|(key, value)| json!({"key": key, "value": value}))
+        .collect();
+    Ok(json!({"tags": items}))
 }

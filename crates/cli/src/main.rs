@@ -3,6 +3,8 @@
 //! `weir run` executes a definition in memory, `weir validate` prints a definition's diagnostics and
 //! `weir conformance` scores the engine against a corpus of cases recorded on AWS.
 
+mod client;
+mod commands;
 mod conformance;
 mod durable;
 mod functions;
@@ -99,6 +101,15 @@ enum Command {
         /// Write logs as JSON lines.
         #[arg(long)]
         log_json: bool,
+        /// Require requests signed (AWS SigV4) with this key, given as ACCESS_KEY_ID:SECRET;
+        /// repeat for more keys. Without any, every request is accepted as the emulators do.
+        #[arg(
+            long = "access-key",
+            value_name = "ID:SECRET",
+            env = "WEIR_ACCESS_KEYS",
+            value_delimiter = ','
+        )]
+        access_keys: Vec<String>,
     },
     /// Run the crash test's workload on a durable store until every execution has ended (see
     /// crates/cli/src/workload.rs).
@@ -122,6 +133,13 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Create, list, describe, update and delete state machines on a running `weir server`.
+    StateMachines(commands::StateMachinesArgs),
+    /// Start, list, describe, stop and redrive executions on a running `weir server`, and print
+    /// their history.
+    Executions(commands::ExecutionsArgs),
+    /// Test one state through a running `weir server`'s TestState.
+    TestState(commands::TestStateArgs),
 }
 
 fn main() -> ExitCode {
@@ -156,6 +174,7 @@ fn main() -> ExitCode {
             account,
             log_level,
             log_json,
+            access_keys,
         } => {
             init_logging(&log_level, log_json);
             server::run(server::ServerOptions {
@@ -164,6 +183,7 @@ fn main() -> ExitCode {
                 port,
                 region,
                 account,
+                access_keys,
             })
             .map(|()| true)
         }
@@ -173,6 +193,9 @@ fn main() -> ExitCode {
             ledger,
         } => workload::run(&data, executions, &ledger).map(|()| true),
         Command::Conformance { corpus, out } => conformance::run(&corpus, &out).map(|_| true),
+        Command::StateMachines(args) => commands::state_machines(args),
+        Command::Executions(args) => commands::executions(args),
+        Command::TestState(args) => commands::test_state(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

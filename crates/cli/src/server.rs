@@ -21,6 +21,8 @@ pub struct ServerOptions {
     pub region: String,
     /// The account in ARNs.
     pub account: String,
+    /// Access keys (`ID:SECRET`) whose SigV4 signatures are required; empty accepts any.
+    pub access_keys: Vec<String>,
 }
 
 /// Runs the server until it is told to stop.
@@ -61,10 +63,26 @@ async fn serve(options: ServerOptions) -> Result<()> {
     let local: SocketAddr = listener.local_addr().context("no local address")?;
     tracing::info!(address = %local, data = %options.data.display(), "weir server listening.");
     eprintln!("weir: listening on http://{local}");
+    let keys = if options.access_keys.is_empty() {
+        None
+    } else {
+        let mut keys = api::sigv4::Keys::new();
+        for pair in &options.access_keys {
+            let (id, secret) = pair
+                .split_once(':')
+                .filter(|(id, secret)| !id.is_empty() && !secret.is_empty())
+                .with_context(|| {
+                    format!("--access-key must be ACCESS_KEY_ID:SECRET, not {pair:?}")
+                })?;
+            keys.insert(id, secret);
+        }
+        Some(keys)
+    };
     let api = api::Api {
         engine,
         region: options.region,
         account: options.account,
+        keys,
     };
     api::serve(listener, api, shutdown_signal())
         .await

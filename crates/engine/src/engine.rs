@@ -336,10 +336,39 @@ impl Engine {
     /// Deletes a state machine; its running executions run on to their end.
     pub async fn delete_state_machine(&self, arn: &str) -> Result<(), Error> {
         lock(&self.inner.latest).remove(arn);
+        self.delete_resources_of(arn).await?;
         match self.inner.store.delete_state_machine(arn).await {
             Ok(()) | Err(store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The store the engine runs on.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The machine revision and definition an execution started on `arn` runs: the latest
+    /// revision for a machine ARN, the version's for a version ARN, the routed version's for an
+    /// alias ARN.
+    pub(crate) async fn startable(&self, arn: &str) -> Result<Startable, Error> {
+        use crate::resources::{Qualified, qualify};
+        let version = match qualify(arn) {
+            Qualified::Machine(machine) => return self.machine_to_start(&machine).await,
+            Qualified::Version(..) => self.describe_version(arn).await?,
+            Qualified::Alias(..) => self.route(arn).await?,
+        };
+        let record = self
+            .state_machine_revision(&version.state_machine_arn, version.revision)
+            .await?;
+        let definition = self
+            .inner
+            .definition(&version.state_machine_arn, version.revision)
+            .await?;
+        Ok(Startable {
+            record: Arc::new(record),
+            definition,
+        })
     }
 
     /// Starts an execution of the latest revision of a state machine. `name` defaults to a
@@ -354,7 +383,7 @@ impl Engine {
         let Startable {
             record: machine,
             definition,
-        } = self.machine_to_start(state_machine_arn).await?;
+        } = self.startable(state_machine_arn).await?;
         let name = match name {
             Some(name) => {
                 check_name(name)?;

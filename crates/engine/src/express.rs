@@ -47,7 +47,7 @@ impl Engine {
         let crate::engine::Startable {
             record: machine,
             definition,
-        } = self.machine_to_start(state_machine_arn).await?;
+        } = self.startable(state_machine_arn).await?;
         if machine.kind != "EXPRESS" {
             return Err(Error::NotAllowed {
                 code: "StateMachineTypeNotSupported",
@@ -173,6 +173,17 @@ pub(crate) fn fresh_uuid() -> String {
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     asl::Rng::new(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)).uuid()
+}
+
+/// A random number below `n` from the same per-process generator as [`fresh_uuid`].
+pub(crate) fn random_below(n: u64) -> u64 {
+    let text = fresh_uuid();
+    let digits: String = text
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(15)
+        .collect();
+    u64::from_str_radix(&digits, 16).unwrap_or(0) % n.max(1)
 }
 
 /// Sends `event` when the engine's clock reaches `at`.

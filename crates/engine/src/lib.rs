@@ -20,6 +20,7 @@ mod clock;
 mod engine;
 mod error;
 mod express;
+mod resources;
 mod task;
 mod work;
 
@@ -27,6 +28,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Engine, NewStateMachine, Options, StartedExecution};
 pub use error::Error;
 pub use express::ExpressOutcome;
+pub use resources::{AliasRecord, MAX_TAGS, Qualified, Route, VersionRecord, qualify};
 pub use task::{Handler, Handlers, TaskFailure, TaskRequest, handler_fn};
 
 pub use store::BoxFuture;
