@@ -469,6 +469,10 @@ fn test_state(input: &Value) -> Result<Value, ApiError> {
     let request = asl::test_state::TestStateRequest::from_api(input, now, seed);
     match asl::test_state::test_state(&request) {
         Ok(response) => Ok(response.to_json()),
+        // What AWS would run and weir cannot yet gets its own code, not a made-up AWS one.
+        Err(error) if error.is_unsupported() => {
+            Err(ApiError::new("UnsupportedOperation", error.to_string()))
+        }
         Err(error) => Err(ApiError::new(error.code(), error.to_string())),
     }
 }

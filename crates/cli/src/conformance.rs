@@ -8,6 +8,7 @@
 //! `lambda` cases run with the scripted functions of [`lambda`]; TestState cases go through
 //! [`asl::test_state::test_state`].
 
+pub mod http;
 mod lambda;
 
 use anyhow::{Context, Result};
@@ -24,8 +25,10 @@ use std::path::{Path, PathBuf};
 /// The fixed start time of conformance runs, so outputs that print it are reproducible.
 const START: &str = "2024-01-01T00:00:00Z";
 
-/// Runs every case under `corpus` and writes results to `out`.
-pub fn run(corpus: &Path, out: &Path) -> Result<()> {
+/// Runs every case under `corpus` and writes results to `out`: in process, or through the API of
+/// the `weir server` at `endpoint`.
+pub fn run(corpus: &Path, out: &Path, endpoint: Option<&str>) -> Result<()> {
+    let endpoint = endpoint.map(http::Endpoint::new);
     let cases = list_cases(corpus)?;
     let mut file =
         std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -36,7 +39,11 @@ pub fn run(corpus: &Path, out: &Path) -> Result<()> {
             .with_context(|| format!("cannot read {}", path.display()))?;
         let case: Value = serde_json::from_str(&text)
             .with_context(|| format!("{} is not valid JSON", path.display()))?;
-        match run_case(&case) {
+        let result = match &endpoint {
+            Some(endpoint) => http::run_case(endpoint, &case),
+            None => run_case(&case),
+        };
+        match result {
             Ok(mut result) => {
                 result.insert("id".into(), case.get("id").cloned().unwrap_or(Value::Null));
                 writeln!(file, "{}", Value::Object(result))?;

@@ -110,6 +110,10 @@ enum Command {
             value_delimiter = ','
         )]
         access_keys: Vec<String>,
+        /// Run the engine's clock this many times faster than the wall: a 60-second Wait takes
+        /// 60 ms at 1000. For test servers only (the conformance run through the API).
+        #[arg(long, default_value_t = 1, hide = true)]
+        time_scale: u32,
     },
     /// Run the crash test's workload on a durable store until every execution has ended (see
     /// crates/cli/src/workload.rs).
@@ -132,6 +136,10 @@ enum Command {
         /// Where to write the results (JSON lines).
         #[arg(long)]
         out: PathBuf,
+        /// Run the cases through the API of the `weir server` at this URL instead of in
+        /// process (start it with `--time-scale 1000` so Waits take no time).
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
     },
     /// Create, list, describe, update and delete state machines on a running `weir server`.
     StateMachines(commands::StateMachinesArgs),
@@ -175,6 +183,7 @@ fn main() -> ExitCode {
             log_level,
             log_json,
             access_keys,
+            time_scale,
         } => {
             init_logging(&log_level, log_json);
             server::run(server::ServerOptions {
@@ -184,6 +193,7 @@ fn main() -> ExitCode {
                 region,
                 account,
                 access_keys,
+                time_scale,
             })
             .map(|()| true)
         }
@@ -192,7 +202,11 @@ fn main() -> ExitCode {
             executions,
             ledger,
         } => workload::run(&data, executions, &ledger).map(|()| true),
-        Command::Conformance { corpus, out } => conformance::run(&corpus, &out).map(|_| true),
+        Command::Conformance {
+            corpus,
+            out,
+            endpoint,
+        } => conformance::run(&corpus, &out, endpoint.as_deref()).map(|_| true),
         Command::StateMachines(args) => commands::state_machines(args),
         Command::Executions(args) => commands::executions(args),
         Command::TestState(args) => commands::test_state(args),

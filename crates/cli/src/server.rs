@@ -21,6 +21,8 @@ pub struct ServerOptions {
     pub region: String,
     /// The account in ARNs.
     pub account: String,
+    /// Run the engine's clock this many times faster than the wall (tests only; 1 is real time).
+    pub time_scale: u32,
     /// Access keys (`ID:SECRET`) whose SigV4 signatures are required; empty accepts any.
     pub access_keys: Vec<String>,
 }
@@ -46,7 +48,7 @@ async fn serve(options: ServerOptions) -> Result<()> {
         .with_context(|| format!("cannot open the store {}", path.display()))?;
     let engine = Engine::start(
         Arc::new(store),
-        Arc::new(SystemClock),
+        clock(options.time_scale),
         Arc::new(Handlers::new()),
         Options {
             region: options.region.clone(),
@@ -89,6 +91,15 @@ async fn serve(options: ServerOptions) -> Result<()> {
         .context("the server failed")?;
     eprintln!("weir: stopped");
     Ok(())
+}
+
+/// The wall clock, or a faster one for test servers.
+fn clock(scale: u32) -> Arc<dyn engine::Clock> {
+    if scale > 1 {
+        Arc::new(engine::ScaledClock::new(scale))
+    } else {
+        Arc::new(SystemClock)
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

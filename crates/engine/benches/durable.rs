@@ -15,8 +15,8 @@
 //! (comma-separated: memory, recovery, standard, retry, express) runs a subset.
 
 use engine::{
-    BoxFuture, Clock, Engine, Handlers, ManualClock, NewStateMachine, Options, SystemClock,
-    TaskFailure, handler_fn,
+    Engine, Handlers, ManualClock, NewStateMachine, Options, ScaledClock, SystemClock, TaskFailure,
+    handler_fn,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -37,31 +37,6 @@ fn env_or(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// A clock that runs `factor` times faster than the wall.
-struct FastClock {
-    origin: Timestamp,
-    started: Instant,
-    factor: i64,
-}
-
-impl Clock for FastClock {
-    fn now(&self) -> Timestamp {
-        let elapsed = SignedDuration::try_from(self.started.elapsed()).unwrap_or_default();
-        self.origin
-            .saturating_add(elapsed * self.factor as i32)
-            .unwrap_or(Timestamp::MAX)
-    }
-
-    fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()> {
-        let wait = at.duration_since(self.now()) / self.factor as i32;
-        Box::pin(async move {
-            if let Ok(wait) = Duration::try_from(wait) {
-                tokio::time::sleep(wait).await;
-            }
-        })
-    }
 }
 
 fn chain(task: bool) -> String {
@@ -369,11 +344,7 @@ async fn standard(executions: usize, fsyncs: f64) {
 async fn retry(executions: usize) {
     // The chain with a Task failing twice, Retry at 1 ms.
     let dir = tempfile::tempdir().expect("a temp dir");
-    let fast = Arc::new(FastClock {
-        origin: Timestamp::now(),
-        started: Instant::now(),
-        factor: 1000,
-    });
+    let fast = Arc::new(ScaledClock::new(1000));
     let engine = Engine::start(
         open(dir.path()),
         fast,

@@ -34,6 +34,45 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that runs `factor` times faster than the wall from the moment it is made: a 60-second
+/// Wait takes 60 ms at factor 1000. For test servers and benchmarks (`weir server
+/// --time-scale`), never for real work: timestamps drift from the wall.
+#[derive(Debug)]
+pub struct ScaledClock {
+    origin: Timestamp,
+    started: std::time::Instant,
+    factor: i32,
+}
+
+impl ScaledClock {
+    /// A clock reading the wall time now and running `factor` times faster (at least 1).
+    pub fn new(factor: u32) -> Self {
+        ScaledClock {
+            origin: Timestamp::now(),
+            started: std::time::Instant::now(),
+            factor: i32::try_from(factor.max(1)).unwrap_or(i32::MAX),
+        }
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = SignedDuration::try_from(self.started.elapsed()).unwrap_or_default();
+        self.origin
+            .saturating_add(elapsed * self.factor)
+            .unwrap_or(Timestamp::MAX)
+    }
+
+    fn sleep_until(&self, at: Timestamp) -> BoxFuture<'_, ()> {
+        let wait = at.duration_since(self.now()) / self.factor;
+        Box::pin(async move {
+            if let Ok(wait) = std::time::Duration::try_from(wait) {
+                tokio::time::sleep(wait).await;
+            }
+        })
+    }
+}
+
 /// A virtual clock that moves only when a test calls [`ManualClock::advance`] or
 /// [`ManualClock::set`]; sleepers wake when it passes their moment.
 #[derive(Debug)]

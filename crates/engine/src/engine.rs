@@ -210,7 +210,7 @@ impl Engine {
             express: machine.express,
         };
         StateMachine::load_text(&machine.definition, &options)
-            .map_err(|diagnostics| Error::InvalidDefinition { diagnostics })?;
+            .map_err(|diagnostics| Error::invalid_definition(diagnostics, &machine.definition))?;
         let arn = format!(
             "arn:aws:states:{}:{}:stateMachine:{}",
             self.inner.options.region, self.inner.options.account, machine.name
@@ -273,7 +273,7 @@ impl Engine {
                     express: current.kind == "EXPRESS",
                 };
                 StateMachine::load_text(definition, &options)
-                    .map_err(|diagnostics| Error::InvalidDefinition { diagnostics })?;
+                    .map_err(|diagnostics| Error::invalid_definition(diagnostics, definition))?;
                 next.definition = definition.clone();
             }
             if let Some(role_arn) = &role_arn {

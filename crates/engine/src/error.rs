@@ -30,11 +30,13 @@ pub enum Error {
         /// Its ARN.
         arn: String,
     },
-    /// The definition is not valid ASL.
-    #[error("Invalid State Machine Definition: '{}'", summary(.diagnostics))]
+    /// The definition is not valid ASL; the message is worded as AWS words it.
+    #[error("{message}")]
     InvalidDefinition {
         /// Every problem, with its location.
         diagnostics: Vec<Diagnostic>,
+        /// AWS's message for them (`Invalid State Machine Definition: '...'`).
+        message: String,
     },
     /// A name breaks AWS's naming rules.
     #[error("Invalid Name: '{name}': {reason}")]
@@ -72,6 +74,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// An invalid definition: `diagnostics` found in `text`, worded as AWS words them.
+    pub fn invalid_definition(diagnostics: Vec<Diagnostic>, text: &str) -> Error {
+        let message = asl::validate::invalid_definition_cause(&diagnostics, text);
+        Error::InvalidDefinition {
+            diagnostics,
+            message,
+        }
+    }
+
     /// The error code AWS returns for this error (`__type` in the API).
     pub fn code(&self) -> &'static str {
         match self {
@@ -86,15 +97,4 @@ impl Error {
             Error::Store(_) | Error::Corrupt { .. } => "InternalError",
         }
     }
-}
-
-fn summary(diagnostics: &[Diagnostic]) -> String {
-    diagnostics
-        .iter()
-        .map(|d| match &d.location {
-            Some(location) => format!("{}: {} at {}", d.code, d.message, location),
-            None => format!("{}: {}", d.code, d.message),
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
 }

@@ -24,7 +24,7 @@ mod resources;
 mod task;
 mod work;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use engine::{Engine, NewStateMachine, Options, StartedExecution};
 pub use error::Error;
 pub use express::ExpressOutcome;
