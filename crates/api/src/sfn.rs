@@ -307,7 +307,7 @@ fn execution_summary(execution: &ExecutionRecord) -> Map<String, Value> {
 async fn describe_execution(api: &Api, input: &Value) -> Result<Value, ApiError> {
     let arn = required(input, "executionArn")?;
     check_arn(arn, &["execution", "express"])?;
-    let execution = api.engine.describe_execution(arn).await?;
+    let (execution, redrivable) = api.engine.describe_execution_for_api(arn).await?;
     let mut m = execution_summary(&execution);
     m.insert("input".into(), json!(execution.input));
     m.insert("inputDetails".into(), json!({"included": true}));
@@ -321,7 +321,7 @@ async fn describe_execution(api: &Api, input: &Value) -> Result<Value, ApiError>
     if let Some(cause) = &execution.cause {
         m.insert("cause".into(), json!(cause));
     }
-    match api.engine.redrive_status(arn).await? {
+    match redrivable {
         Ok(()) => {
             m.insert("redriveStatus".into(), json!("REDRIVABLE"));
         }

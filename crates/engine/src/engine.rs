@@ -564,17 +564,20 @@ impl Engine {
         answer.await.map_err(|_| store::Error::Closed)?
     }
 
-    /// Whether an execution could be redriven now: `Ok(Err(reason))` when not, with AWS's reason.
-    pub async fn redrive_status(&self, arn: &str) -> Result<Result<(), String>, Error> {
+    /// An execution's row and whether it could be redriven now (`Err(reason)` with AWS's
+    /// reason when not), from one read of the store.
+    pub async fn describe_execution_for_api(
+        &self,
+        arn: &str,
+    ) -> Result<(ExecutionRecord, Result<(), String>), Error> {
         let Some(loaded) = self.inner.load(arn).await? else {
             return Err(Error::ExecutionDoesNotExist {
                 arn: arn.to_string(),
             });
         };
-        Ok(
-            asl::execution::redrivable(&loaded.execution, self.inner.clock.now())
-                .map_err(|reason| reason.to_string()),
-        )
+        let redrivable = asl::execution::redrivable(&loaded.execution, self.inner.clock.now())
+            .map_err(|reason| reason.to_string());
+        Ok((loaded.record, redrivable))
     }
 
     /// One revision of a state machine, as an execution of it sees it.
