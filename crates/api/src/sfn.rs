@@ -83,6 +83,11 @@ async fn create_state_machine(api: &Api, input: &Value) -> Result<Value, ApiErro
     let tags = tag_list(input, "tags")?;
     let publish = optional_bool(input, "publish")?.unwrap_or(false);
     let version_description = optional(input, "versionDescription")?;
+    if version_description.is_some() && !publish {
+        return Err(ApiError::validation(
+            "Version description can only be set when publish is true",
+        ));
+    }
     let machine = api
         .engine
         .create_state_machine(NewStateMachine {
@@ -152,12 +157,17 @@ async fn update_state_machine(api: &Api, input: &Value) -> Result<Value, ApiErro
     if definition.is_none() && role_arn.is_none() {
         return Err(ApiError::new(
             "MissingRequiredParameter",
-            "Either the definition, the roleArn, the loggingConfiguration or the \
-             tracingConfiguration must be specified",
+            "Either the definition, the role ARN, the LoggingConfiguration, or the \
+             TracingConfiguration must be specified",
         ));
     }
     let publish = optional_bool(input, "publish")?.unwrap_or(false);
     let version_description = optional(input, "versionDescription")?;
+    if version_description.is_some() && !publish {
+        return Err(ApiError::validation(
+            "Version description can only be set when publish is true",
+        ));
+    }
     let machine = api
         .engine
         .update_state_machine(

@@ -24,11 +24,12 @@ use crate::history::{self, HistoryEvent};
 use crate::jsonata::{self, Expression};
 use crate::path::{Env, Path};
 use crate::rng::Rng;
-use crate::template::{Template, expression_failure};
+use crate::template::Template;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, VecDeque};
 
+pub(crate) mod jsonata_fields;
 pub mod redrive;
 
 pub use redrive::{NotRedrivable, Stopped, redrivable};
@@ -989,16 +990,16 @@ impl<'d> Run<'d> {
         }
     }
 
-    /// Evaluates one JSONata expression of a field; `undefined` is an error.
-    fn expression(
+    /// Evaluates one of the state's single-value JSONata fields (see [`jsonata_fields`]) with the
+    /// thread's input, the context object and the thread's variables in scope.
+    fn jsonata_field<T: Default>(
         &mut self,
         tid: ThreadId,
-        expr: &Expression,
         context: &Value,
-        field: &str,
-    ) -> Result<Value, Failure> {
+        evaluate: impl FnOnce(&jsonata::Scope, &mut Rng) -> Result<T, Failure>,
+    ) -> Result<T, Failure> {
         let Some(t) = self.exec.threads.get(&tid) else {
-            return Ok(Value::Null);
+            return Ok(T::default());
         };
         let scope = jsonata::Scope {
             input: &t.input,
@@ -1007,36 +1008,7 @@ impl<'d> Run<'d> {
             context,
             variables: &t.variables,
         };
-        match expr.evaluate(&scope, &mut self.rng) {
-            Ok(Some(v)) => Ok(v),
-            Ok(None) => Err(Failure::new(
-                names::QUERY_EVALUATION_ERROR,
-                expr.undefined_cause(field),
-            )),
-            Err(f) => Err(expression_failure(expr, field, f)),
-        }
-    }
-
-    /// An expression's value, which must be of the JSON type `expected` (`number`, `string`,
-    /// `array`, ...), or AWS's "unexpected result type" error.
-    fn typed_expression(
-        &mut self,
-        tid: ThreadId,
-        expr: &Expression,
-        context: &Value,
-        field: &str,
-        expected: &str,
-    ) -> Result<Value, Failure> {
-        let v = self.expression(tid, expr, context, field)?;
-        if jsonata::type_name(&v) == expected
-            || (expected == "integer" && number_as_u64(&v).is_some() && v.is_number())
-        {
-            return Ok(v);
-        }
-        Err(Failure::new(
-            names::QUERY_EVALUATION_ERROR,
-            expr.type_cause(field, expected, &v),
-        ))
+        evaluate(&scope, &mut self.rng)
     }
 
     fn read_path(
@@ -1155,20 +1127,8 @@ impl<'d> Run<'d> {
                         variables: &t.variables,
                     };
                     let rng = &mut self.rng;
-                    let mut jsonata = |expr: &Expression| -> Result<bool, Failure> {
-                        match expr.evaluate(&scope, rng) {
-                            Ok(Some(Value::Bool(b))) => Ok(b),
-                            Ok(Some(other)) => Err(Failure::new(
-                                names::QUERY_EVALUATION_ERROR,
-                                expr.type_cause("Condition", "boolean", &other),
-                            )),
-                            Ok(None) => Err(Failure::new(
-                                names::QUERY_EVALUATION_ERROR,
-                                expr.undefined_cause("Condition"),
-                            )),
-                            Err(f) => Err(expression_failure(expr, "Condition", f)),
-                        }
-                    };
+                    let mut jsonata =
+                        |expr: &Expression| jsonata_fields::condition(expr, &scope, rng);
                     let mut chosen = None;
                     let mut error = None;
                     for (i, branch) in choice.choices.iter().enumerate() {
@@ -1346,8 +1306,9 @@ impl<'d> Run<'d> {
             }
             Some(Amount::Jsonata(expr)) => {
                 let field = field.trim_end_matches("Path");
-                let v = self.typed_expression(tid, expr, context, field, "integer")?;
-                Ok(number_as_u64(&v))
+                self.jsonata_field(tid, context, |scope, rng| {
+                    jsonata_fields::amount(expr, scope, rng, field)
+                })
             }
         }
     }
@@ -1383,19 +1344,9 @@ impl<'d> Run<'d> {
             WaitFor::Timestamp(text) => text.parse::<Timestamp>().map_err(|_| {
                 Failure::runtime(format!("The Timestamp field is not a valid ISO-8601 extended offset date-time format string: {text}"))
             }),
-            WaitFor::TimestampExpression(expr) => {
-                let v = self.typed_expression(tid, expr, context, "Timestamp", "string")?;
-                let text = value_text(&v);
-                crate::choice::parse_timestamp(&text).ok_or_else(|| {
-                    Failure::new(
-                        names::QUERY_EVALUATION_ERROR,
-                        format!(
-                            "The JSONata expression '{}' specified for the field 'Timestamp' returned an invalid timestamp: {text}",
-                            expr.as_str()
-                        ),
-                    )
-                })
-            }
+            WaitFor::TimestampExpression(expr) => self.jsonata_field(tid, context, |scope, rng| {
+                jsonata_fields::timestamp(expr, scope, rng)
+            }),
             WaitFor::TimestampPath(p) => {
                 let v = self.read_path(tid, p, input, context).ok_or_else(|| {
                     Failure::runtime(format!(
@@ -1441,8 +1392,9 @@ impl<'d> Run<'d> {
             }
             Some(FailText::Jsonata(expr)) => {
                 let field = field.trim_end_matches("Path");
-                let v = self.typed_expression(tid, expr, context, field, "string")?;
-                Ok(Some(value_text(&v)))
+                self.jsonata_field(tid, context, |scope, rng| {
+                    jsonata_fields::text(expr, scope, rng, field).map(Some)
+                })
             }
         }
     }
@@ -1742,30 +1694,12 @@ impl<'d> Run<'d> {
     ) -> Body {
         let items = match (&map.items, &map.items_path) {
             _ if state.query_language == QueryLanguage::Jsonata => {
-                let items = match &map.items {
-                    None => effective.clone(),
-                    Some(template) => {
-                        match self.evaluate(
-                            tid,
-                            state,
-                            template,
-                            Reads::doc(&effective),
-                            &context,
-                            "Items",
-                        ) {
-                            Ok(v) => v,
-                            Err(f) => return Body::Failed(f),
-                        }
-                    }
-                };
-                if !items.is_array() {
-                    let cause = match &map.items {
-                        Some(Template::Jsonata(expr)) => expr.type_cause("Items", "array", &items),
-                        _ => format!("Map state input must be an array but was: {items}"),
-                    };
-                    return Body::Failed(Failure::new(names::QUERY_EVALUATION_ERROR, cause));
+                match self.jsonata_field(tid, &context, |scope, rng| {
+                    jsonata_fields::items(map.items.as_ref(), scope, rng)
+                }) {
+                    Ok(items) => Value::Array(items),
+                    Err(f) => return Body::Failed(f),
                 }
-                items
             }
             (_, None) => effective.clone(),
             (_, Some(p)) => match self.read_path(tid, p, &effective, &context) {
@@ -1948,10 +1882,9 @@ impl<'d> Run<'d> {
                     ))
                 })
             }
-            Some(Tolerance::Jsonata(expr)) => {
-                let v = self.typed_expression(tid, expr, context, field, "number")?;
-                Ok(v.as_f64())
-            }
+            Some(Tolerance::Jsonata(expr)) => self.jsonata_field(tid, context, |scope, rng| {
+                jsonata_fields::tolerance(expr, scope, rng, field)
+            }),
         }
     }
 

@@ -62,12 +62,15 @@
 
 use crate::choice::parse_timestamp;
 use crate::definition::{
-    Amount, Catcher, FailText, MapState, QueryLanguage, ResultPath, Retrier, Scope, State,
+    Amount, Catcher, Choice, ChoiceBranch, FailText, MapState, QueryLanguage, ResultPath, Retrier,
+    Scope, State,
     StateKind, StateMachine, Tolerance, Transition, WaitFor,
 };
 use crate::error::{Failure, names};
+use crate::execution::jsonata_fields;
 use crate::execution::{number_as_u64, value_text};
 use crate::json_text;
+use crate::jsonata::{self, Expression};
 use crate::path::{Env, Path};
 use crate::rng::Rng;
 use crate::template::Template;
@@ -234,9 +237,11 @@ pub struct ErrorDetails {
 pub struct InspectionData {
     /// `input`: the state input.
     pub input: Option<Value>,
-    /// `afterInputPath`.
+    /// `afterInputPath` (JSONPath).
     pub after_input_path: Option<Value>,
-    /// `afterParameters`.
+    /// `afterArguments` (JSONata).
+    pub after_arguments: Option<Value>,
+    /// `afterParameters` (JSONPath).
     pub after_parameters: Option<Value>,
     /// `result`: what the invocation returned.
     pub result: Option<Value>,
@@ -271,6 +276,7 @@ impl InspectionData {
         };
         text("input", &self.input);
         text("afterInputPath", &self.after_input_path);
+        text("afterArguments", &self.after_arguments);
         text("afterParameters", &self.after_parameters);
         text("result", &self.result);
         text("afterResultSelector", &self.after_result_selector);
@@ -430,9 +436,6 @@ pub enum TestStateError {
         /// AWS's cause, e.g. `Invalid State Machine Execution Input: '...'`.
         cause: String,
     },
-    /// weir does not run JSONata states in TestState yet (issue #3).
-    #[error("TestState does not support JSONata states in weir yet")]
-    JsonataNotSupported,
     /// A Task without a mock: weir's TestState calls no service.
     #[error(
         "weir's TestState cannot call the service of '{resource}'; specify a mock result or errorOutput"
@@ -459,10 +462,7 @@ impl TestStateError {
 
     /// Whether AWS would have run the request and only weir cannot yet.
     pub fn is_unsupported(&self) -> bool {
-        matches!(
-            self,
-            TestStateError::JsonataNotSupported | TestStateError::TaskWithoutMock { .. }
-        )
+        matches!(self, TestStateError::TaskWithoutMock { .. })
     }
 }
 
@@ -607,9 +607,6 @@ pub fn test_state(request: &TestStateRequest) -> Result<TestStateResponse, TestS
             .map_err(|cause| TestStateError::InvalidInput { cause })?,
         None => Value::Object(Map::new()),
     };
-    if state.query_language == QueryLanguage::Jsonata {
-        return Err(TestStateError::JsonataNotSupported);
-    }
     let mut rng = Rng::new(request.seed);
     let context = context_object(request, state, &input, given_context, &config, &mut rng);
     let mut run = Run {
@@ -898,9 +895,35 @@ impl Run<'_> {
         }
     }
 
+    /// What a JSONata expression sees (`$states.input`, `$states.context`, the variables, and
+    /// `$states.result` or `$states.errorOutput` where given), with the random source.
+    fn jsonata<'s>(
+        &'s mut self,
+        result: Option<&'s Value>,
+        error_output: Option<&'s Value>,
+    ) -> (jsonata::Scope<'s>, &'s mut Rng) {
+        let scope = jsonata::Scope {
+            input: &self.input,
+            result,
+            error_output,
+            context: &self.context,
+            variables: &self.variables,
+        };
+        (scope, &mut self.rng)
+    }
+
+    fn is_jsonata(&self) -> bool {
+        self.state.query_language == QueryLanguage::Jsonata
+    }
+
     fn run(&mut self) -> Ending {
         self.data.input = Some(self.input.clone());
-        match self.body() {
+        let body = if self.is_jsonata() {
+            self.jsonata_body()
+        } else {
+            self.body()
+        };
+        match body {
             Ok(ending) => ending,
             Err(f) => Ending::Error(f),
         }
@@ -955,28 +978,19 @@ impl Run<'_> {
             StateKind::Choice(choice) => {
                 let effective = self.input_path()?;
                 self.data.after_input_path = Some(effective.clone());
-                let env = self.env(&effective);
-                let mut jsonata = |expr: &crate::jsonata::Expression| -> Result<bool, Failure> {
-                    Err(jsonata_not_supported(expr))
-                };
-                let mut chosen = None;
-                for branch in &choice.choices {
-                    if branch.rule.evaluate(&env, &mut jsonata)? {
-                        chosen = Some(branch);
-                        break;
-                    }
-                }
-                match (chosen, &choice.default) {
-                    (Some(branch), _) => self.leave(
+                match self.choose(choice, &effective)? {
+                    Some(branch) => self.leave(
                         effective.clone(),
                         &effective,
                         branch.assign.as_ref(),
                         Some(branch.next.clone()),
                     ),
-                    (None, Some(default)) => {
-                        self.leave(effective.clone(), &effective, None, Some(default.clone()))
-                    }
-                    (None, None) => Err(Failure::new(names::NO_CHOICE_MATCHED, "No Matches!")),
+                    None => match &choice.default {
+                        Some(default) => {
+                            self.leave(effective.clone(), &effective, None, Some(default.clone()))
+                        }
+                        None => Err(no_choice_matched()),
+                    },
                 }
             }
             StateKind::Wait(wait) => {
@@ -1000,6 +1014,118 @@ impl Run<'_> {
         }
     }
 
+    /// A JSONata state: its fields read `$states.input` (there is no `InputPath`), a Task's
+    /// `Arguments` is its invocation's input, and `Output` and `Assign` end the state. Evaluated
+    /// as an execution evaluates them (see `step`), in the same order.
+    fn jsonata_body(&mut self) -> Result<Ending, Failure> {
+        let state = self.state;
+        let input = self.input.clone();
+        match &state.kind {
+            StateKind::Pass(pass) => {
+                let result = match (&pass.result, &pass.parameters) {
+                    (Some(result), _) => result.clone(),
+                    (None, Some(template)) => self.arguments(template, "Parameters")?,
+                    (None, None) => input,
+                };
+                self.jsonata_complete(result)
+            }
+            StateKind::Task(task) => {
+                if let Some(template) = &task.parameters {
+                    let arguments = self.arguments(template, "Arguments")?;
+                    self.data.after_arguments = Some(arguments);
+                }
+                self.amount(task.timeout.as_ref(), &input, "TimeoutSecondsPath")?;
+                self.amount(task.heartbeat.as_ref(), &input, "HeartbeatSecondsPath")?;
+                let result = self.invocation()?;
+                self.data.result = Some(result.clone());
+                self.jsonata_complete(result)
+            }
+            StateKind::Parallel(par) => {
+                if let Some(template) = &par.parameters {
+                    self.arguments(template, "Arguments")?;
+                }
+                let result = self.invocation()?;
+                self.jsonata_complete(result)
+            }
+            StateKind::Map(map) => self.map(map),
+            StateKind::Choice(choice) => match self.choose(choice, &input)? {
+                Some(branch) => self.jsonata_leave(
+                    input,
+                    None,
+                    branch.assign.as_ref(),
+                    branch.output.as_ref(),
+                    Some(branch.next.clone()),
+                ),
+                None => match &choice.default {
+                    Some(default) => self.jsonata_leave(
+                        input,
+                        None,
+                        state.assign.as_ref(),
+                        state.output.as_ref(),
+                        Some(default.clone()),
+                    ),
+                    None => Err(no_choice_matched()),
+                },
+            },
+            StateKind::Wait(wait) => {
+                self.check_wait(&wait.wait, &input)?;
+                self.jsonata_leave(
+                    input,
+                    None,
+                    state.assign.as_ref(),
+                    state.output.as_ref(),
+                    None,
+                )
+            }
+            StateKind::Succeed => self.jsonata_leave(
+                input,
+                None,
+                state.assign.as_ref(),
+                state.output.as_ref(),
+                None,
+            ),
+            StateKind::Fail(fail) => {
+                let error = self.fail_text(fail.error.as_ref(), &input, "ErrorPath")?;
+                let cause = self.fail_text(fail.cause.as_ref(), &input, "CausePath")?;
+                Ok(Ending::Error(Failure::new(error, cause)))
+            }
+        }
+    }
+
+    /// A JSONata payload template that reads the state input (`Arguments`).
+    fn arguments(&mut self, template: &Template, field: &str) -> Result<Value, Failure> {
+        let (scope, rng) = self.jsonata(None, None);
+        template.evaluate_jsonata(&scope, rng, field)
+    }
+
+    /// The first Choice rule that matches the effective input, if any.
+    fn choose<'c>(
+        &mut self,
+        choice: &'c Choice,
+        effective: &Value,
+    ) -> Result<Option<&'c ChoiceBranch>, Failure> {
+        let env = Env {
+            input: effective,
+            context: &self.context,
+            variables: &self.variables,
+        };
+        let scope = jsonata::Scope {
+            input: &self.input,
+            result: None,
+            error_output: None,
+            context: &self.context,
+            variables: &self.variables,
+        };
+        let rng = &mut self.rng;
+        let mut condition = |expr: &Expression| jsonata_fields::condition(expr, &scope, rng);
+        for branch in &choice.choices {
+            if branch.rule.evaluate(&env, &mut condition)? {
+                return Ok(Some(branch));
+            }
+        }
+        Ok(None)
+    }
+
     /// The mocked invocation's result, or its error.
     fn invocation(&self) -> Result<Value, Failure> {
         match &self.mock {
@@ -1009,8 +1135,14 @@ impl Run<'_> {
     }
 
     fn map(&mut self, map: &MapState) -> Result<Ending, Failure> {
-        let effective = self.input_path()?;
-        self.data.after_input_path = Some(effective.clone());
+        let jsonata = self.is_jsonata();
+        let effective = if jsonata {
+            self.input.clone()
+        } else {
+            let effective = self.input_path()?;
+            self.data.after_input_path = Some(effective.clone());
+            effective
+        };
         let items = match (&map.item_reader, &self.config.map_item_reader_data) {
             (Some(_), Some(data)) => serde_json::from_str(data).map_err(|e| {
                 Failure::new(
@@ -1019,6 +1151,10 @@ impl Run<'_> {
                 )
             })?,
             (Some(_), None) => Value::Array(Vec::new()),
+            (None, _) if jsonata => {
+                let (scope, rng) = self.jsonata(None, None);
+                Value::Array(jsonata_fields::items(map.items.as_ref(), &scope, rng)?)
+            }
             (None, _) => {
                 let items = match &map.items_path {
                     Some(p) => self.read(p, &effective)?,
@@ -1044,12 +1180,18 @@ impl Run<'_> {
                         json!({ "Item": { "Index": index, "Value": item } }),
                     );
                 }
-                let env = Env {
-                    input: &effective,
-                    context: &self.context,
-                    variables: &self.variables,
+                let value = if jsonata {
+                    let (scope, rng) = self.jsonata(None, None);
+                    selector.evaluate_jsonata(&scope, rng, "ItemSelector")
+                } else {
+                    let env = Env {
+                        input: &effective,
+                        context: &self.context,
+                        variables: &self.variables,
+                    };
+                    selector.evaluate(&env, &mut self.rng)
                 };
-                selected.push(selector.evaluate(&env, &mut self.rng)?);
+                selected.push(value?);
             }
             if let Value::Object(ctx) = &mut self.context {
                 ctx.remove("Map");
@@ -1085,7 +1227,11 @@ impl Run<'_> {
                 "The specified tolerated failure threshold was exceeded",
             ));
         }
-        self.complete(&map.result.result_selector, &map.result.result_path, result)
+        if jsonata {
+            self.jsonata_complete(result)
+        } else {
+            self.complete(&map.result.result_selector, &map.result.result_path, result)
+        }
     }
 
     /// `InputPath`.
@@ -1177,18 +1323,66 @@ impl Run<'_> {
             None => Value::Object(Map::new()),
             Some(p) => self.read(p, &output)?,
         };
-        let next = next.or_else(|| match &self.state.transition {
+        let next = self.next(next);
+        Ok(Ending::Done { output, next })
+    }
+
+    /// `Assign` and `Output` after a JSONata state's invocation (or a Pass state's result), both
+    /// reading it as `$states.result`; without `Output` the result is the output.
+    fn jsonata_complete(&mut self, result: Value) -> Result<Ending, Failure> {
+        let state = self.state;
+        self.jsonata_leave(
+            result.clone(),
+            Some(&result),
+            state.assign.as_ref(),
+            state.output.as_ref(),
+            None,
+        )
+    }
+
+    /// Ends a JSONata state as an execution does: `Assign`, then `Output` (`doc` without one),
+    /// both reading the variables from before the state; then the variables are assigned and the
+    /// next state picked.
+    fn jsonata_leave(
+        &mut self,
+        doc: Value,
+        result: Option<&Value>,
+        assign: Option<&Template>,
+        output: Option<&Template>,
+        next: Option<String>,
+    ) -> Result<Ending, Failure> {
+        let (scope, rng) = self.jsonata(result, None);
+        let assigned = match assign {
+            Some(template) => match template.evaluate_jsonata(&scope, rng, "Assign")? {
+                Value::Object(vars) => Some(vars),
+                _ => None,
+            },
+            None => None,
+        };
+        let output = match output {
+            Some(template) => template.evaluate_jsonata(&scope, rng, "Output")?,
+            None => doc,
+        };
+        if let Some(vars) = assigned {
+            self.variables.extend(vars);
+        }
+        let next = self.next(next);
+        Ok(Ending::Done { output, next })
+    }
+
+    /// The next state: `next` when the state chose one (Choice), else its `Next`.
+    fn next(&self, next: Option<String>) -> Option<String> {
+        next.or_else(|| match &self.state.transition {
             Transition::Next(n) if !matches!(self.state.kind, StateKind::Succeed) => {
                 Some(n.clone())
             }
             _ => None,
-        });
-        Ok(Ending::Done { output, next })
+        })
     }
 
-    /// A `...Path` number (timeouts, `MaxConcurrencyPath`).
+    /// A `...Path` number (timeouts, `MaxConcurrencyPath`), or its JSONata expression.
     fn amount(
-        &self,
+        &mut self,
         amount: Option<&Amount>,
         input: &Value,
         field: &str,
@@ -1211,13 +1405,17 @@ impl Run<'_> {
                     ))
                 })
             }
-            Some(Amount::Jsonata(expr)) => Err(jsonata_not_supported(expr)),
+            Some(Amount::Jsonata(expr)) => {
+                let (scope, rng) = self.jsonata(None, None);
+                jsonata_fields::amount(expr, &scope, rng, field.trim_end_matches("Path"))
+            }
         }
     }
 
-    /// `ToleratedFailureCount`/`ToleratedFailurePercentage` or their `...Path`.
+    /// `ToleratedFailureCount`/`ToleratedFailurePercentage`, their `...Path`, or their JSONata
+    /// expression.
     fn tolerance(
-        &self,
+        &mut self,
         tolerance: Option<&Tolerance>,
         input: &Value,
         field: &str,
@@ -1245,12 +1443,15 @@ impl Run<'_> {
                     ))
                 })
             }
-            Some(Tolerance::Jsonata(expr)) => Err(jsonata_not_supported(expr)),
+            Some(Tolerance::Jsonata(expr)) => {
+                let (scope, rng) = self.jsonata(None, None);
+                jsonata_fields::tolerance(expr, &scope, rng, field)
+            }
         }
     }
 
     /// Reads a Wait state's duration or deadline for the errors it can raise; nothing waits.
-    fn check_wait(&self, wait: &WaitFor, input: &Value) -> Result<(), Failure> {
+    fn check_wait(&mut self, wait: &WaitFor, input: &Value) -> Result<(), Failure> {
         match wait {
             WaitFor::Seconds(Amount::Path(p)) => {
                 let v = p.select(&self.env(input)).ok_or_else(|| {
@@ -1269,7 +1470,10 @@ impl Run<'_> {
             }
             WaitFor::Seconds(amount) => self.amount(Some(amount), input, "Seconds").map(|_| ()),
             WaitFor::Timestamp(_) => Ok(()),
-            WaitFor::TimestampExpression(expr) => Err(jsonata_not_supported(expr)),
+            WaitFor::TimestampExpression(expr) => {
+                let (scope, rng) = self.jsonata(None, None);
+                jsonata_fields::timestamp(expr, &scope, rng).map(|_| ())
+            }
             WaitFor::TimestampPath(p) => {
                 let v = p.select(&self.env(input)).ok_or_else(|| {
                     Failure::runtime(format!(
@@ -1307,7 +1511,10 @@ impl Run<'_> {
                 d.evaluate(&env, &mut self.rng, field)
                     .map(|v| value_text(&v))
             }
-            Some(FailText::Jsonata(expr)) => Err(jsonata_not_supported(expr)),
+            Some(FailText::Jsonata(expr)) => {
+                let (scope, rng) = self.jsonata(None, None);
+                jsonata_fields::text(expr, &scope, rng, field.trim_end_matches("Path"))
+            }
         }
     }
 
@@ -1402,8 +1609,25 @@ impl Run<'_> {
         TestStatus::CaughtError
     }
 
-    /// The output a catcher gives: the input with the error output at its `ResultPath`.
+    /// The output a catcher gives: the input with the error output at its `ResultPath`
+    /// (JSONata: its `Output`, else the error output), and the variables its `Assign` sets.
     fn catch_output(&mut self, catcher: &Catcher, error_output: Value) -> Result<Value, Failure> {
+        if self.is_jsonata() {
+            // As an execution catches: `Output`, then `Assign`, both reading `$states.errorOutput`.
+            let (scope, rng) = self.jsonata(None, Some(&error_output));
+            let output = match &catcher.output {
+                Some(template) => template.evaluate_jsonata(&scope, rng, "Output")?,
+                None => error_output.clone(),
+            };
+            let assigned = match &catcher.assign {
+                Some(template) => template.evaluate_jsonata(&scope, rng, "Assign")?,
+                None => Value::Null,
+            };
+            if let Value::Object(vars) = assigned {
+                self.variables.extend(vars);
+            }
+            return Ok(output);
+        }
         let combined = self.result_path(&catcher.result_path, error_output.clone())?;
         if let Some(template) = &catcher.assign
             && let Value::Object(vars) = self.template(Some(template), &error_output)?
@@ -1414,14 +1638,7 @@ impl Run<'_> {
     }
 }
 
-/// TestState of JSONata states is refused before evaluation; this guards the evaluation paths.
-// FIXME(issue #3): run JSONata states in TestState through the engine's JSONata evaluation.
-fn jsonata_not_supported(expr: &crate::jsonata::Expression) -> Failure {
-    Failure::new(
-        crate::error::names::QUERY_EVALUATION_ERROR,
-        format!(
-            "TestState does not evaluate JSONata expressions yet: {}",
-            expr.as_str()
-        ),
-    )
+/// A Choice state whose rules all failed to match and that has no `Default`.
+fn no_choice_matched() -> Failure {
+    Failure::new(names::NO_CHOICE_MATCHED, "No Matches!")
 }

@@ -1045,14 +1045,14 @@ pub(crate) fn parse_input(text: &str) -> Result<Value, Error> {
     if text.len() > PAYLOAD_LIMIT {
         return Err(Error::InvalidExecutionInput {
             detail: format!(
-                "the input is {} bytes, more than the limit of {PAYLOAD_LIMIT}",
+                "Invalid State Machine Execution Input: 'The input is {} bytes, more than the \
+                 limit of {PAYLOAD_LIMIT}'",
                 text.len()
             ),
         });
     }
-    asl::json_text::parse(text).map_err(|e| Error::InvalidExecutionInput {
-        detail: e.full_message(),
-    })
+    asl::json_text::parse_execution_input(text)
+        .map_err(|detail| Error::InvalidExecutionInput { detail })
 }
 
 #[cfg(test)]

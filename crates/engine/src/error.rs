@@ -46,10 +46,11 @@ pub enum Error {
         /// Which rule it breaks.
         reason: &'static str,
     },
-    /// The execution input is not a JSON text AWS would accept.
-    #[error("Invalid execution input: {detail}")]
+    /// The execution input is not a JSON text AWS would accept; the message is AWS's
+    /// (`Invalid State Machine Execution Input: '...'`).
+    #[error("{detail}")]
     InvalidExecutionInput {
-        /// What is wrong.
+        /// What is wrong, worded as AWS words it.
         detail: String,
     },
     /// The request is well formed but not allowed now (e.g. redriving a running execution).

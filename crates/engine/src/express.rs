@@ -51,9 +51,7 @@ impl Engine {
         if machine.kind != "EXPRESS" {
             return Err(Error::NotAllowed {
                 code: "StateMachineTypeNotSupported",
-                message: format!(
-                    "This operation is not supported by this type of state machine: {state_machine_arn} is STANDARD"
-                ),
+                message: "This operation is not supported by this type of state machine".into(),
             });
         }
         let info = self.express_info(&machine, name, input, true)?;

@@ -92,11 +92,11 @@ pub fn run_case(endpoint: &Endpoint, case: &Value) -> CaseResult {
         ),
         "validate_state_machine_definition" => validate(endpoint, case),
         "test_state" | "api_error:test_state" => test_state(endpoint, case),
-        "api_error:create_state_machine"
-            if case.pointer("/api_args/versionDescription").is_none() =>
-        {
-            create(endpoint, case)
+        "api_error:create_state_machine" => create(endpoint, case),
+        "api_error:start_execution" | "api_error:start_sync_execution" => {
+            refused_start(endpoint, case, api)
         }
+        "api_error:update_state_machine" => refused_update(endpoint, case),
         other => Err(format!("API '{other}' is not supported by the runner yet")),
     }
 }
@@ -236,7 +236,25 @@ fn validate(endpoint: &Endpoint, case: &Value) -> CaseResult {
 fn create(endpoint: &Endpoint, case: &Value) -> CaseResult {
     let text = definition_text(case).ok_or("case has no definition")?;
     let mut result = Map::new();
-    match create_machine(endpoint, case, &text) {
+    let mut request = json!({
+        "name": endpoint.unique("case"),
+        "definition": text,
+        "roleArn": "arn:aws:iam::000000000000:role/conformance",
+        "type": machine_type(case),
+    });
+    // The request members the case sent besides the definition (publish, versionDescription).
+    for member in ["publish", "versionDescription"] {
+        if let Some(value) = case.pointer(&format!("/api_args/{member}")) {
+            request[member] = value.clone();
+        }
+    }
+    let created = endpoint.call("CreateStateMachine", &request).map(|answer| {
+        answer["stateMachineArn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    });
+    match created {
         Ok(_) => {
             result.insert("status".into(), json!("CREATED"));
         }
@@ -298,4 +316,80 @@ fn test_state(endpoint: &Endpoint, case: &Value) -> CaseResult {
         }
     }
     Ok(result)
+}
+
+/// Records a request AWS refused: its error code and message, or what happened instead.
+fn refusal(answer: Result<Value, ApiError>) -> CaseResult {
+    let mut result = Map::new();
+    match answer {
+        Ok(_) => {
+            result.insert("status".into(), json!("ACCEPTED"));
+        }
+        Err(error) if error.code == "Transport" => return Err(skipped(error)),
+        Err(error) => {
+            result.insert("status".into(), json!("API_ERROR"));
+            result.insert("error".into(), json!(error.code));
+            result.insert("cause".into(), json!(error.message));
+        }
+    }
+    Ok(result)
+}
+
+/// The execution input as the case sent it: raw text when it recorded a string (invalid JSON on
+/// purpose), JSON text otherwise.
+fn raw_input(case: &Value) -> Option<String> {
+    match case.get("input") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(other) => Some(other.to_string()),
+    }
+}
+
+/// The case's definition, or (for API cases that recorded none, where only the machine's
+/// existence matters) a one-state Pass machine.
+fn definition_or_pass(case: &Value) -> String {
+    definition_text(case)
+        .unwrap_or_else(|| r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#.into())
+}
+
+/// `StartExecution` / `StartSyncExecution` requests AWS refused: an unknown machine, bad input,
+/// a name already used, a Standard machine run synchronously.
+fn refused_start(endpoint: &Endpoint, case: &Value, api: &str) -> CaseResult {
+    let expected = case.pointer("/expected/error").and_then(Value::as_str);
+    let machine = if expected == Some("StateMachineDoesNotExist") {
+        case.pointer("/api_args/stateMachineArn")
+            .and_then(Value::as_str)
+            .ok_or("case has no stateMachineArn")?
+            .to_string()
+    } else {
+        create_machine(endpoint, case, &definition_or_pass(case)).map_err(skipped)?
+    };
+    let name = case.pointer("/api_args/name").and_then(Value::as_str);
+    let mut request = json!({"stateMachineArn": machine});
+    if let Some(name) = name {
+        request["name"] = json!(name);
+    }
+    if let Some(input) = raw_input(case) {
+        request["input"] = json!(input);
+    }
+    if expected == Some("ExecutionAlreadyExists") {
+        // The test started an execution with this name and other input first.
+        let mut first = request.clone();
+        first["input"] = json!("{}");
+        endpoint.call("StartExecution", &first).map_err(skipped)?;
+    }
+    let operation = if api == "api_error:start_sync_execution" {
+        "StartSyncExecution"
+    } else {
+        "StartExecution"
+    };
+    refusal(endpoint.call(operation, &request))
+}
+
+/// `UpdateStateMachine` requests AWS refused (nothing to update).
+fn refused_update(endpoint: &Endpoint, case: &Value) -> CaseResult {
+    let machine = create_machine(endpoint, case, &definition_or_pass(case)).map_err(skipped)?;
+    let mut request = case.get("api_args").cloned().unwrap_or(json!({}));
+    request["stateMachineArn"] = json!(machine);
+    refusal(endpoint.call("UpdateStateMachine", &request))
 }
