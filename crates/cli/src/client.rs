@@ -52,6 +52,9 @@ pub enum Error {
 pub struct Client {
     agent: ureq::Agent,
     endpoint: String,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and the region, when set: requests are
+    /// then signed (SigV4), for servers started with `--access-key`.
+    credentials: Option<(String, String, String)>,
 }
 
 impl Client {
@@ -65,9 +68,22 @@ impl Client {
             .max_redirects(0)
             .user_agent(format!("weir-cli/{}", env!("CARGO_PKG_VERSION")))
             .build();
+        let credentials = match (
+            std::env::var("AWS_ACCESS_KEY_ID"),
+            std::env::var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Ok(id), Ok(secret)) if !id.is_empty() && !secret.is_empty() => {
+                let region = std::env::var("AWS_REGION")
+                    .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                    .unwrap_or_else(|_| "us-east-1".to_string());
+                Some((id, secret, region))
+            }
+            _ => None,
+        };
         Client {
             agent: ureq::Agent::new_with_config(config),
             endpoint: endpoint.trim_end_matches('/').to_string(),
+            credentials,
         }
     }
 
@@ -75,13 +91,43 @@ impl Client {
     /// returns the response members.
     pub fn call(&self, operation: &str, input: &Value) -> Result<Value, Error> {
         let url = format!("{}/", self.endpoint);
-        let answer = self
+        let body = input.to_string();
+        let target = format!("AWSStepFunctions.{operation}");
+        let mut request = self
             .agent
             .post(&url)
             .header("Content-Type", "application/x-amz-json-1.0")
-            .header("X-Amz-Target", format!("AWSStepFunctions.{operation}"))
-            .send(input.to_string())
-            .map_err(|e| self.transport_error(e))?;
+            .header("X-Amz-Target", &target);
+        if let Some((id, secret, region)) = &self.credentials {
+            let now = jiff::Timestamp::now();
+            let date = api::sigv4::amz_date(now);
+            let host = self
+                .endpoint
+                .split_once("://")
+                .map_or(self.endpoint.as_str(), |(_, rest)| rest)
+                .to_string();
+            let headers = vec![
+                (
+                    "content-type".to_string(),
+                    "application/x-amz-json-1.0".to_string(),
+                ),
+                ("host".to_string(), host),
+                ("x-amz-date".to_string(), date.clone()),
+                ("x-amz-target".to_string(), target.clone()),
+            ];
+            let signed = api::sigv4::SignedRequest {
+                method: "POST",
+                path: "/",
+                query: "",
+                headers: &headers,
+                body: body.as_bytes(),
+            };
+            let authorization = api::sigv4::sign(&signed, id, secret, region, "states", now);
+            request = request
+                .header("X-Amz-Date", &date)
+                .header("Authorization", &authorization);
+        }
+        let answer = request.send(body).map_err(|e| self.transport_error(e))?;
         let status = answer.status().as_u16();
         let text = answer
             .into_body()

@@ -244,11 +244,6 @@ fn execute(case: &Value) -> CaseResult {
 }
 
 /// `TestState`: the request from `test_state_args` (or, for rejected requests, `api_args`).
-/// The role of a mocked TestState request. The corpus leaves out the `roleArn` its tests sent
-/// (each run's own IAM role); the tests that mock a state sent one, and AWS shows it in the
-/// context object (`$states.context.Execution.RoleArn`).
-pub(crate) const TEST_STATE_ROLE: &str = "arn:aws:iam::000000000000:role/conformance";
-
 fn test_state(case: &Value) -> CaseResult {
     let expected_cause = case
         .pointer("/expected/cause")
@@ -265,8 +260,10 @@ fn test_state(case: &Value) -> CaseResult {
         .unwrap_or(json!({}));
     let now = START.parse().map_err(|e| format!("bad start time: {e}"))?;
     let mut request = TestStateRequest::from_api(&args, now, 7);
+    // The corpus leaves out the `roleArn` its tests sent (each run's own IAM role). The tests
+    // that mock a state sent one, and AWS shows it in the context object.
     if request.role_arn.is_none() && request.mock.is_some() {
-        request.role_arn = Some(TEST_STATE_ROLE.into());
+        request.role_arn = Some("arn:aws:iam::000000000000:role/conformance".into());
     }
     request.definition = definition_text(case).ok_or("case has no definition")?;
     request.input = case

@@ -25,10 +25,17 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// A server started with extra arguments.
+    fn start_with(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("a temp dir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
             .args(["server", "--port", "0", "--log-level", "warn", "--data"])
             .arg(dir.path().join("data"))
+            .args(extra)
+            .env_remove("WEIR_ACCESS_KEYS")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -747,4 +754,38 @@ fn cli_client_reports_usage_and_connection_problems() {
         "{}",
         missing.stderr
     );
+}
+
+#[test]
+fn cli_client_signs_requests_for_a_server_with_access_keys() {
+    let server = Server::start_with(&["--access-key", "AKIDCLI:cli-secret"]);
+    let signed = |secret: &str| {
+        run(Command::new(env!("CARGO_BIN_EXE_weir"))
+            .args(["state-machines", "list", "--json"])
+            .env("WEIR_ENDPOINT", &server.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "AKIDCLI")
+            .env("AWS_SECRET_ACCESS_KEY", secret))
+    };
+    let ok = signed("cli-secret").exits(0);
+    assert!(ok.json()["stateMachines"].is_array(), "{}", ok.stdout);
+    let wrong = signed("not-the-secret").exits(1);
+    assert!(
+        wrong.stderr.contains("InvalidSignatureException"),
+        "{}",
+        wrong.stderr
+    );
+    let unsigned = run(Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["state-machines", "list"])
+        .env("WEIR_ENDPOINT", &server.endpoint)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY"))
+    .exits(1);
+    assert!(
+        unsigned
+            .stderr
+            .contains("MissingAuthenticationTokenException"),
+        "{}",
+        unsigned.stderr
+    );
+    server.stop();
 }

@@ -283,6 +283,11 @@ fn test_state(endpoint: &Endpoint, case: &Value) -> CaseResult {
         .cloned()
         .unwrap_or(json!({}));
     request["definition"] = json!(definition_text(case).ok_or("case has no definition")?);
+    // The corpus leaves out the `roleArn` its tests sent (each run's own IAM role). The tests
+    // that mock a state sent one, and AWS shows it in the context object.
+    if request.get("mock").is_some() && request.get("roleArn").is_none() {
+        request["roleArn"] = json!("arn:aws:iam::000000000000:role/conformance");
+    }
     match case.get("input").filter(|i| !i.is_null()) {
         Some(input) => request["input"] = json!(input.to_string()),
         None => {
