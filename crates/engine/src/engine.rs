@@ -224,7 +224,7 @@ impl Engine {
             machine.role_arn
         };
         let now = self.inner.clock.now();
-        let record = StateMachineRecord {
+        let mut record = StateMachineRecord {
             arn: arn.clone(),
             name: machine.name,
             kind: if machine.express {
@@ -240,20 +240,28 @@ impl Engine {
             created_at: now,
             updated_at: now,
         };
-        match self.inner.store.create_state_machine(record.clone()).await {
-            Ok(()) => Ok(record),
-            Err(store::Error::AlreadyExists { .. }) => {
-                let existing = self.describe_state_machine(&arn).await?;
-                if existing.definition == record.definition
-                    && existing.role_arn == record.role_arn
-                    && existing.kind == record.kind
-                {
-                    Ok(existing)
-                } else {
-                    Err(Error::StateMachineAlreadyExists { arn })
+        loop {
+            match self.inner.store.create_state_machine(record.clone()).await {
+                Ok(()) => return Ok(record),
+                Err(store::Error::AlreadyExists { .. }) => {
+                    match self.inner.store.get_state_machine(&arn).await? {
+                        Some(existing) => {
+                            return if existing.definition == record.definition
+                                && existing.role_arn == record.role_arn
+                                && existing.kind == record.kind
+                            {
+                                Ok(existing)
+                            } else {
+                                Err(Error::StateMachineAlreadyExists { arn })
+                            };
+                        }
+                        // A deleted machine of this name left its revisions for its executions:
+                        // this one starts after them.
+                        None => record.revision += 1,
+                    }
                 }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
     }
 

@@ -734,3 +734,36 @@ async fn a_failed_execution_is_redriven_from_the_failed_state() {
     assert_eq!(again.code(), "ExecutionNotRedrivable");
     assert!(again.to_string().contains("SUCCEEDED"), "{again}");
 }
+
+#[tokio::test]
+async fn a_machine_created_again_after_delete_leaves_old_executions_their_definition() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let engine = engine_with(open(&dir), clock.clone(), Handlers::new()).await;
+    let old = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 10, "Next": "P"},
+        "P": {"Type": "Pass", "Result": "old", "End": true}
+    }});
+    let arn = create(&engine, "phoenix", old).await;
+    let started = engine
+        .start_execution(&arn, None, None)
+        .await
+        .expect("starts");
+    engine.delete_state_machine(&arn).await.expect("deletes");
+    let new =
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "new", "End": true}}});
+    let recreated = engine
+        .create_state_machine(NewStateMachine {
+            name: "phoenix".into(),
+            definition: new.to_string(),
+            express: false,
+            role_arn: String::new(),
+        })
+        .await
+        .expect("the name is free again");
+    assert_eq!(recreated.arn, arn);
+    assert!(recreated.revision > 1, "it continues the old numbering");
+    clock.advance(SignedDuration::from_secs(10));
+    let done = engine.wait(&started.execution_arn).await.expect("ends");
+    assert_eq!(done.output.as_deref(), Some(r#""old""#));
+}

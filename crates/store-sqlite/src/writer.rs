@@ -367,11 +367,23 @@ fn create_machine(connection: &Connection, machine: &StateMachineRecord) -> Resu
             key: machine.arn.clone(),
         });
     }
-    // Revisions left by an earlier, deleted machine with this ARN make way for the new one.
-    connection
-        .prepare_cached("DELETE FROM state_machine_revisions WHERE arn = ?1")
-        .and_then(|mut statement| statement.execute([&machine.arn]))
+    // Revisions of an earlier, deleted machine with this ARN stay for its executions: the new
+    // machine must start after them.
+    let revision = int(OPERATION, "revision", machine.revision)?;
+    let taken: Option<i64> = connection
+        .prepare_cached("SELECT 1 FROM state_machine_revisions WHERE arn = ?1 AND revision = ?2")
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![machine.arn, revision], |row| row.get(0))
+                .optional()
+        })
         .map_err(backend(OPERATION))?;
+    if taken.is_some() {
+        return Err(Error::AlreadyExists {
+            kind: "state machine revision",
+            key: format!("{}:{}", machine.arn, machine.revision),
+        });
+    }
     insert_revision(connection, machine, OPERATION)?;
     let revision = int(OPERATION, "revision", machine.revision)?;
     connection

@@ -688,13 +688,32 @@ pub async fn state_machine_delete_keeps_revisions(store: &dyn Store) {
     );
     assert_eq!(
         get_revision(store, &first.arn, 1).await,
-        Some(first),
+        Some(first.clone()),
         "revision 1 must outlive the machine"
     );
     assert_eq!(
         get_revision(store, &second.arn, 2).await,
-        Some(second),
+        Some(second.clone()),
         "revision 2 must outlive the machine"
+    );
+    // Created again, the machine continues the numbering; the old revisions stay as they were.
+    assert!(
+        matches!(
+            store.create_state_machine(first.clone()).await,
+            Err(Error::AlreadyExists { .. })
+        ),
+        "creating at a revision that exists must be AlreadyExists"
+    );
+    let again = revised(&machine("orders"), 3);
+    store
+        .create_state_machine(again.clone())
+        .await
+        .expect("creating after the old revisions must succeed");
+    assert_eq!(get_machine(store, &again.arn).await, Some(again));
+    assert_eq!(
+        get_revision(store, &second.arn, 2).await,
+        Some(second),
+        "the deleted machine's revisions must not change"
     );
 }
 

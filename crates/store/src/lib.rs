@@ -26,7 +26,9 @@
 //!   `clear_work` when the execution ends): work is delivered at least once.
 //! - **Revisions are immutable.** Updating a state machine adds a revision; executions keep the
 //!   revision they started on, and [`Store::get_revision`] returns it even after the machine is
-//!   updated or deleted.
+//!   updated or deleted. A machine created again under the ARN of a deleted one continues its
+//!   numbering (the caller picks a revision no earlier machine used); creating at a revision
+//!   that exists fails with [`Error::AlreadyExists`].
 //! - **Order of listings.** State machines list by ARN; executions newest first (start time
 //!   descending, then ARN descending). Paging cursors are opaque strings owned by the backend; a
 //!   cursor the backend did not make is refused with [`Error::NotFound`] (kind `page cursor`).
@@ -254,7 +256,9 @@ pub struct Page<T> {
 
 /// The store's operations. See the module documentation for the contract.
 pub trait Store: Send + Sync {
-    /// Creates a state machine (revision 1); fails with [`Error::AlreadyExists`] if the ARN exists.
+    /// Creates a state machine at `machine.revision` (1, or the next number after a deleted
+    /// machine's revisions); fails with [`Error::AlreadyExists`] if the ARN exists or that
+    /// revision does.
     fn create_state_machine(&self, machine: StateMachineRecord) -> BoxFuture<'_, Result<()>>;
 
     /// Adds a revision to an existing machine: `machine.revision` must be the stored revision + 1,
