@@ -19,9 +19,24 @@
 //!   and the backoff the next attempt would wait (`IntervalSeconds × BackoffRate^count`, capped by
 //!   `MaxDelaySeconds`, in whole seconds, without jitter);
 //! - otherwise the first matching catcher makes the answer `CAUGHT_ERROR`: the output is the state
-//!   input with the error output placed at the catcher's `ResultPath`, and `nextState` is the
-//!   catcher's `Next`;
+//!   input with the error output placed at the catcher's `ResultPath` (JSONata: the catcher's
+//!   `Output`, else the error output), and `nextState` is the catcher's `Next`;
 //! - otherwise the answer is `FAILED`. `States.Runtime` is never retried nor caught.
+//!
+//! # JSONata states
+//!
+//! A state whose query language is JSONata is evaluated as [`step`](crate::execution::step)
+//! evaluates it: the same template evaluation ([`Template::evaluate_jsonata`]) for `Arguments`,
+//! `ItemSelector`, `Output` and `Assign`, the same single-value fields (`Condition`, `Seconds`,
+//! `Timestamp`, `TimeoutSeconds`, `MaxConcurrency`, the tolerated failures, a Fail state's
+//! `Error` and `Cause`, a Map's `Items`: `execution::jsonata_fields`), in the same order, with
+//! `$states.input`, `$states.context`, `$states.result` (after the invocation) and
+//! `$states.errorOutput` (in a catcher) bound as there. A failed expression raises
+//! `States.QueryEvaluationError`, which Retry and Catch handle like any other error. Its cause is
+//! the sentence an execution records (`The JSONata expression '...' specified for the field '...'
+//! ...`) without the execution's `An error occurred while executing the state '...' (entered at
+//! the event id #n).` prefix: a TestState answer has no history (AWS recorded no TestState
+//! answer with such an error; JSONPath runtime errors are worded the same way here).
 //!
 //! A Map state's tolerated failure thresholds are checked against
 //! `stateConfiguration.mapIterationFailureCount` only when the state defines a threshold (AWS
@@ -40,6 +55,15 @@
 //! state that succeeds, reports after its result: here they report `afterResultSelector` and
 //! `afterResultPath` (a Parallel state also `afterParameters`), as a Task does, but no `result`.
 //!
+//! A JSONata state has no `InputPath`, `Parameters`, `ResultSelector` or `ResultPath`, and AWS
+//! reports no step of `Output`: every state reports `input`; a Task also `afterArguments` and
+//! `result`; a Map `maxConcurrency` and the thresholds it defines (not `afterItemsPath`), as AWS
+//! recorded. Not recorded, chosen here: a Task without `Arguments` reports no `afterArguments`
+//! (the API reference describes the field as the input after the `Arguments` filter); a Parallel
+//! state reports only `input` (LocalStack, which checks its TestState against AWS, drops
+//! `afterArguments` there); a Map with an `ItemSelector` reports `afterItemSelector`, which the
+//! API reference does not restrict to JSONPath as it does `afterItemsPath` and `afterInputPath`.
+//!
 //! [`InspectionData::to_json`] and [`TestStateResponse::to_json`] give AWS's wire form, where
 //! every payload is JSON text.
 //!
@@ -54,7 +78,6 @@
 //!
 //! # Not done yet
 //!
-//! - JSONata states answer [`TestStateError::JsonataNotSupported`] (issue #3).
 //! - A Task without a mock answers [`TestStateError::TaskWithoutMock`]: this crate calls no
 //!   service.
 //! - `mock.fieldValidationMode` is accepted but mocked results are not checked against the AWS
@@ -63,8 +86,7 @@
 use crate::choice::parse_timestamp;
 use crate::definition::{
     Amount, Catcher, Choice, ChoiceBranch, FailText, MapState, QueryLanguage, ResultPath, Retrier,
-    Scope, State,
-    StateKind, StateMachine, Tolerance, Transition, WaitFor,
+    Scope, State, StateKind, StateMachine, Tolerance, Transition, WaitFor,
 };
 use crate::error::{Failure, names};
 use crate::execution::jsonata_fields;

@@ -2,8 +2,8 @@
 //! `api_error:test_state` cases), through the public API only.
 
 use asl::test_state::{
-    InspectionLevel, Mock, MockErrorOutput, StateConfiguration, TestStateError, TestStateRequest,
-    TestStatus, test_state,
+    InspectionLevel, Mock, MockErrorOutput, StateConfiguration, TestStateRequest, TestStatus,
+    test_state,
 };
 use serde_json::{Value, json};
 
@@ -450,15 +450,6 @@ fn context_objects_aws_rejects() {
             )
         );
     }
-}
-
-#[test]
-fn jsonata_states_are_refused_until_jsonata_lands() {
-    let r = request(
-        json!({"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input %}", "End": true}),
-        json!({}),
-    );
-    assert_eq!(test_state(&r), Err(TestStateError::JsonataNotSupported));
 }
 
 #[test]
