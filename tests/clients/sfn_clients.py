@@ -317,7 +317,10 @@ class VersionsAliasesTags(unittest.TestCase):
 
         # An execution on version 1 runs version 1's definition, whatever the latest is.
         run = SFN.start_execution(stateMachineArn=v1, input="{}")["executionArn"]
-        self.assertEqual(json.loads(wait_for(run)["output"]), {"p": {"ok": True}})
+        done = wait_for(run)
+        self.assertEqual(json.loads(done["output"]), {"p": {"ok": True}})
+        self.assertEqual(done["stateMachineVersionArn"], v1)
+        self.assertNotIn("stateMachineAliasArn", done)
 
         alias = SFN.create_state_machine_alias(
             name="live", routingConfiguration=[{"stateMachineVersionArn": v2, "weight": 100}],
@@ -325,7 +328,10 @@ class VersionsAliasesTags(unittest.TestCase):
         )["stateMachineAliasArn"]
         self.assertEqual(alias, f"{arn}:live")
         run = SFN.start_execution(stateMachineArn=alias, input="{}")["executionArn"]
-        self.assertEqual(json.loads(wait_for(run)["output"]), "v2")
+        done = wait_for(run)
+        self.assertEqual(json.loads(done["output"]), "v2")
+        self.assertEqual(done["stateMachineAliasArn"], alias)
+        self.assertEqual(done["stateMachineVersionArn"], v2)
         SFN.update_state_machine_alias(
             stateMachineAliasArn=alias,
             routingConfiguration=[{"stateMachineVersionArn": v1, "weight": 100}],

@@ -331,6 +331,12 @@ async fn describe_execution(api: &Api, input: &Value) -> Result<Value, ApiError>
     if let Some(cause) = &execution.cause {
         m.insert("cause".into(), json!(cause));
     }
+    if let Some((version, alias)) = api.engine.execution_origin(arn).await? {
+        m.insert("stateMachineVersionArn".into(), json!(version));
+        if let Some(alias) = alias {
+            m.insert("stateMachineAliasArn".into(), json!(alias));
+        }
+    }
     match redrivable {
         Ok(()) => {
             m.insert("redriveStatus".into(), json!("REDRIVABLE"));

@@ -100,7 +100,12 @@ pub(crate) struct Startable {
     pub(crate) record: Arc<StateMachineRecord>,
     /// Its definition, parsed once.
     pub(crate) definition: Arc<StateMachine>,
+    /// The version ARN (and the alias ARN) the execution was started on, if it was.
+    pub(crate) origin: Option<(String, Option<String>)>,
 }
+
+/// The document kind that records the version and alias an execution was started on.
+const ORIGIN: &str = "execution-origin";
 
 /// One event for an execution's actor.
 struct Message {
@@ -327,6 +332,7 @@ impl Engine {
         let startable = Startable {
             record: Arc::new(record),
             definition,
+            origin: None,
         };
         lock(&self.inner.latest).insert(arn.to_string(), startable.clone());
         Ok(startable)
@@ -361,10 +367,10 @@ impl Engine {
     /// alias ARN.
     pub(crate) async fn startable(&self, arn: &str) -> Result<Startable, Error> {
         use crate::resources::{Qualified, qualify};
-        let version = match qualify(arn) {
+        let (version, alias) = match qualify(arn) {
             Qualified::Machine(machine) => return self.machine_to_start(&machine).await,
-            Qualified::Version(..) => self.describe_version(arn).await?,
-            Qualified::Alias(..) => self.route(arn).await?,
+            Qualified::Version(..) => (self.describe_version(arn).await?, None),
+            Qualified::Alias(..) => (self.route(arn).await?, Some(arn.to_string())),
         };
         let record = self
             .state_machine_revision(&version.state_machine_arn, version.revision)
@@ -376,7 +382,28 @@ impl Engine {
         Ok(Startable {
             record: Arc::new(record),
             definition,
+            origin: Some((version.arn, alias)),
         })
+    }
+
+    /// The version ARN (and alias ARN) an execution was started on, if it was started on one.
+    pub async fn execution_origin(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Option<(String, Option<String>)>, Error> {
+        let Some(document) = self.inner.store.get_document(ORIGIN, execution_arn).await? else {
+            return Ok(None);
+        };
+        let value: Value = serde_json::from_str(&document.body).map_err(|e| Error::Corrupt {
+            what: format!("origin of {execution_arn}"),
+            detail: e.to_string(),
+        })?;
+        Ok(value["version"].as_str().map(|version| {
+            (
+                version.to_string(),
+                value["alias"].as_str().map(str::to_string),
+            )
+        }))
     }
 
     /// Starts an execution of the latest revision of a state machine. `name` defaults to a
@@ -391,6 +418,7 @@ impl Engine {
         let Startable {
             record: machine,
             definition,
+            origin,
         } = self.startable(state_machine_arn).await?;
         let name = match name {
             Some(name) => {
@@ -462,6 +490,15 @@ impl Engine {
                 return Err(Error::ExecutionAlreadyExists { arn });
             }
             Err(e) => return Err(e.into()),
+        }
+        if let Some((version, alias)) = &origin {
+            // Written after the execution: a crash between the two loses only this detail of
+            // DescribeExecution, never the execution.
+            let body = serde_json::json!({"version": version, "alias": alias}).to_string();
+            self.inner
+                .store
+                .put_document(ORIGIN, &arn, body, None)
+                .await?;
         }
         let start_date = record.start_date;
         let terminal = record.status != "RUNNING";

@@ -47,6 +47,7 @@ impl Engine {
         let crate::engine::Startable {
             record: machine,
             definition,
+            ..
         } = self.startable(state_machine_arn).await?;
         if machine.kind != "EXPRESS" {
             return Err(Error::NotAllowed {
