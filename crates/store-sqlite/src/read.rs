@@ -43,42 +43,37 @@ impl Readers {
         })
     }
 
-    /// Runs `read` on a connection of the pool on a blocking thread.
+    /// Runs `read` on a connection of the pool, on the calling task's thread.
+    ///
+    /// Reads are short (point lookups, pages of at most [`MAX_PAGE`] rows: tens of microseconds
+    /// to a few milliseconds), so they run inline rather than on a blocking thread: handing each
+    /// read to another thread and back cost more than the read itself (measured: a
+    /// `ListStateMachines` over HTTP took several times a whole `StartSyncExecution`).
     pub(crate) async fn run<T, F>(self: &Arc<Self>, operation: &'static str, read: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let permit = Arc::clone(&self.permits)
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Closed)?;
-        let readers = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let lent = readers
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .pop();
-            // A connection is missing only if a read panicked while holding it: replace it.
-            let connection = match lent {
-                Some(connection) => connection,
-                None => connect(&readers.path, readers.busy_timeout)?,
-            };
-            let result = read(&connection);
-            readers
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(connection);
-            result
-        })
-        .await
-        .map_err(|error| Error::Backend {
-            operation,
-            detail: format!("the read task failed: {error}"),
-        })?
+        let _permit = self.permits.acquire().await.map_err(|_| Error::Closed)?;
+        let lent = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        // A connection is missing only if a read panicked while holding it: replace it.
+        let connection = match lent {
+            Some(connection) => connection,
+            None => connect(&self.path, self.busy_timeout).map_err(|error| match error {
+                Error::Backend { detail, .. } => Error::Backend { operation, detail },
+                other => other,
+            })?,
+        };
+        let result = read(&connection);
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(connection);
+        result
     }
 }
 
