@@ -74,14 +74,17 @@
 //! as `CreateStateMachine` does, or a single state); the state's name; a mock on a state type that
 //! takes none (only Task, Map and Parallel do); `mapIterationFailureCount` without a mock; a Map or
 //! Parallel state without a mock; a Task without a mock and without a role; the mocked result's
-//! JSON and shape; the context object; the variables; the input.
+//! JSON and shape (a Task's against its service API's output shape, per
+//! `mock.fieldValidationMode`: [`TestStateError::MockResultSchema`]); the context object; the
+//! variables; the input.
 //!
 //! # Not done yet
 //!
 //! - A Task without a mock answers [`TestStateError::TaskWithoutMock`]: this crate calls no
 //!   service.
-//! - `mock.fieldValidationMode` is accepted but mocked results are not checked against the AWS
-//!   service API models (`STRICT` and `PRESENT` behave as `NONE`).
+//! - Mocked results are checked against the service API models only for the operations listed in
+//!   `scripts/gen-mock-shapes.py` (see the submodule `mock_result`); other Tasks' results are
+//!   taken as they are, whatever `mock.fieldValidationMode` says.
 
 use crate::choice::parse_timestamp;
 use crate::definition::{
@@ -100,6 +103,8 @@ use crate::validate::{self, ValidationOptions};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 use thiserror::Error;
+
+mod mock_result;
 
 /// The name a single-state definition is tested under, and the state name the default context
 /// object shows (AWS shows `StateName` there whatever the state is called).
@@ -132,7 +137,8 @@ impl InspectionLevel {
     }
 }
 
-/// How strictly a mocked result is checked against the service's API model.
+/// How strictly a Task's mocked result is checked against the output shape of the service API it
+/// calls (for the operations `scripts/gen-mock-shapes.py` lists).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FieldValidationMode {
     /// Required fields present, present fields well typed (AWS's default).
@@ -437,6 +443,12 @@ pub enum TestStateError {
     /// A Map state with a `ResultWriter` has a mocked result that is not an object.
     #[error("Mocked result must be a JSON object.")]
     MockResultNotObject,
+    /// A Task's mocked result does not fit the output shape of the service API it calls.
+    #[error("Mock result schema validation error: {reason}")]
+    MockResultSchema {
+        /// What is wrong, e.g. `Field 'CiphertextBlob' must be a string`.
+        reason: String,
+    },
     /// A Parallel state's mocked result has not one item per branch.
     #[error("Mocked result must contain the same number of items as number of Parallel branches.")]
     MockResultBranchCount,
@@ -721,6 +733,9 @@ fn mocked_answer(mock: &Mock, state: &State) -> Result<Result<Value, Failure>, T
             (items.len() != par.branches.len()).then_some(TestStateError::MockResultBranchCount)
         }
         (StateKind::Parallel(_), _) => Some(TestStateError::MockResultNotArray),
+        (StateKind::Task(task), _) => {
+            mock_result::check(&task.resource, &result, mock.field_validation_mode).err()
+        }
         _ => None,
     };
     match problem {

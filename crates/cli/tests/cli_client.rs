@@ -3,10 +3,11 @@
 //! `weir` binary as a person or a script would and checks what it prints and its exit status,
 //! then stops the server with SIGTERM.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::thread::JoinHandle;
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use support::Server;
 
 const PASS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": true}, "ResultPath": "$.p", "End": true}}}"#;
 const FAIL: &str = r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}}"#;
@@ -14,98 +15,17 @@ const WAIT: &str =
     r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}"#;
 const PREFIX: &str = "arn:aws:states:us-east-1:000000000000";
 
-/// A `weir server` on a free port, stopped with SIGTERM by [`Server::stop`] (killed if a test
-/// panics first).
-struct Server {
-    child: Child,
-    endpoint: String,
-    logs: Option<JoinHandle<String>>,
-    dir: tempfile::TempDir,
+/// Runs the `weir` binary against a server.
+trait Weir {
+    /// Runs `weir ARGS` against this server (through `WEIR_ENDPOINT`).
+    fn weir(&self, args: &[&str]) -> Run;
 }
 
-impl Server {
-    fn start() -> Server {
-        Server::start_with(&[])
-    }
-
-    /// A server started with extra arguments.
-    fn start_with(extra: &[&str]) -> Server {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
-            .args(["server", "--port", "0", "--log-level", "warn", "--data"])
-            .arg(dir.path().join("data"))
-            .args(extra)
-            .env_remove("WEIR_ACCESS_KEYS")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("weir server starts");
-        let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
-        let mut line = String::new();
-        let endpoint = loop {
-            line.clear();
-            let read = stderr
-                .read_line(&mut line)
-                .expect("the server writes stderr");
-            assert!(read > 0, "the server exited before listening");
-            if let Some(address) = line.trim().strip_prefix("weir: listening on ") {
-                break address.to_string();
-            }
-        };
-        // Keep reading the log so the server never blocks on a full pipe.
-        let logs = std::thread::spawn(move || {
-            let mut rest = String::new();
-            let _ = stderr.read_to_string(&mut rest);
-            rest
-        });
-        Server {
-            child,
-            endpoint,
-            logs: Some(logs),
-            dir,
-        }
-    }
-
-    /// Writes `text` to a file in the server's temp dir and returns its path.
-    fn file(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).expect("the temp dir is writable");
-        path
-    }
-
-    /// Runs `weir ARGS` against this server (through `WEIR_ENDPOINT`).
+impl Weir for Server {
     fn weir(&self, args: &[&str]) -> Run {
         run(Command::new(env!("CARGO_BIN_EXE_weir"))
             .args(args)
             .env("WEIR_ENDPOINT", &self.endpoint))
-    }
-
-    /// SIGTERM, then checks that the server stopped cleanly.
-    fn stop(mut self) {
-        let term = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(term.success());
-        let status = self.child.wait().expect("the server is reaped");
-        let logs = self
-            .logs
-            .take()
-            .map(|logs| logs.join().expect("the log reader ends"))
-            .unwrap_or_default();
-        assert!(
-            status.success(),
-            "the server did not stop cleanly: {status}\n{logs}"
-        );
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if self.logs.is_some() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
