@@ -146,6 +146,20 @@ class StateMachines(unittest.TestCase):
         self.assertEqual(code, "StateMachineDoesNotExist")
         code, _ = error_code(SFN.list_state_machines, nextToken="not-a-token")
         self.assertEqual(code, "InvalidToken")
+        # AWS's length constraints: a definition over 1 MiB, an input over 256 KiB.
+        big = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "x" * (1024 * 1024),
+                                                "End": True}}}
+        code, message = error_code(
+            SFN.create_state_machine, name=unique("big"), definition=json.dumps(big), roleArn=ROLE
+        )
+        self.assertEqual(code, "ValidationException")
+        self.assertIn("'definition'", message)
+        arn = create(unique("small"), PASS)
+        code, message = error_code(
+            SFN.start_execution, stateMachineArn=arn, input=json.dumps({"x": "y" * 262144})
+        )
+        self.assertEqual(code, "ValidationException")
+        self.assertIn("'input'", message)
 
 
 class Executions(unittest.TestCase):

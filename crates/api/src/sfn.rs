@@ -3,7 +3,16 @@
 
 use crate::Api;
 use crate::error::ApiError;
-use crate::wire::{check_arn, epoch, history_event, optional, optional_bool, page_size, required};
+use crate::wire::{
+    check_arn, check_length, epoch, history_event, optional, optional_bool, page_size, required,
+};
+
+/// AWS's limits on request members (the API reference's length constraints).
+const MAX_DEFINITION: usize = 1_048_576;
+const MAX_INPUT: usize = 262_144;
+const MAX_DESCRIPTION: usize = 256;
+const MAX_TAG_KEY: usize = 128;
+const MAX_TAG_VALUE: usize = 256;
 use asl::validate::{self, ValidationOptions};
 use engine::NewStateMachine;
 use serde_json::{Map, Value, json};
@@ -76,6 +85,8 @@ fn machine_type(input: &Value) -> Result<bool, ApiError> {
 }
 
 async fn create_state_machine(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    check_length(input, "definition", MAX_DEFINITION)?;
+    check_length(input, "versionDescription", MAX_DESCRIPTION)?;
     let name = required(input, "name")?;
     let definition = required(input, "definition")?;
     let role_arn = required(input, "roleArn")?;
@@ -152,6 +163,8 @@ async fn describe_state_machine(api: &Api, input: &Value) -> Result<Value, ApiEr
 async fn update_state_machine(api: &Api, input: &Value) -> Result<Value, ApiError> {
     let arn = required(input, "stateMachineArn")?;
     check_arn(arn, &["stateMachine"])?;
+    check_length(input, "definition", MAX_DEFINITION)?;
+    check_length(input, "versionDescription", MAX_DESCRIPTION)?;
     let definition = optional(input, "definition")?;
     let role_arn = optional(input, "roleArn")?;
     if definition.is_none() && role_arn.is_none() {
@@ -239,6 +252,7 @@ fn token_error(error: engine::Error) -> ApiError {
 }
 
 async fn start_execution(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    check_length(input, "input", MAX_INPUT)?;
     let arn = required(input, "stateMachineArn")?;
     check_arn(arn, &["stateMachine"])?;
     let name = optional(input, "name")?;
@@ -254,6 +268,7 @@ async fn start_execution(api: &Api, input: &Value) -> Result<Value, ApiError> {
 }
 
 async fn start_sync_execution(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    check_length(input, "input", MAX_INPUT)?;
     let arn = required(input, "stateMachineArn")?;
     check_arn(arn, &["stateMachine"])?;
     let name = optional(input, "name")?;
@@ -507,6 +522,8 @@ fn tag_list(input: &Value, member: &str) -> Result<Vec<(String, String)>, ApiErr
     items
         .iter()
         .map(|tag| {
+            check_length(tag, "key", MAX_TAG_KEY)?;
+            check_length(tag, "value", MAX_TAG_VALUE)?;
             let key = required(tag, "key")?;
             let value = optional(tag, "value")?.unwrap_or_default();
             Ok((key.to_string(), value.to_string()))
@@ -551,6 +568,7 @@ fn routes_json(routes: &[engine::Route]) -> Value {
 }
 
 async fn publish_version(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    check_length(input, "description", MAX_DESCRIPTION)?;
     let arn = required(input, "stateMachineArn")?;
     check_arn(arn, &["stateMachine"])?;
     let version = api
@@ -612,6 +630,7 @@ async fn delete_version(api: &Api, input: &Value) -> Result<Value, ApiError> {
 }
 
 async fn create_alias(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    check_length(input, "description", MAX_DESCRIPTION)?;
     let name = required(input, "name")?;
     let routes = routes(input)?.ok_or_else(|| {
         ApiError::validation(
@@ -646,6 +665,7 @@ async fn describe_alias(api: &Api, input: &Value) -> Result<Value, ApiError> {
 }
 
 async fn update_alias(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    check_length(input, "description", MAX_DESCRIPTION)?;
     let arn = required(input, "stateMachineAliasArn")?;
     check_arn(arn, &["stateMachine"])?;
     let description = optional(input, "description")?;

@@ -18,6 +18,17 @@ pub fn required<'a>(input: &'a Value, member: &str) -> Result<&'a str, ApiError>
     }
 }
 
+/// Refuses a string member longer than `max` characters, as AWS's constraint checks do.
+pub fn check_length(input: &Value, member: &str, max: usize) -> Result<(), ApiError> {
+    match input.get(member).and_then(Value::as_str) {
+        Some(text) if text.chars().count() > max => Err(ApiError::validation(format!(
+            "1 validation error detected: Value at '{member}' failed to satisfy constraint: \
+             Member must have length less than or equal to {max}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// An optional string member.
 pub fn optional<'a>(input: &'a Value, member: &str) -> Result<Option<&'a str>, ApiError> {
     match input.get(member) {
