@@ -13,8 +13,9 @@ use std::path::Path;
 use std::sync::Arc;
 use store_sqlite::SqliteStore;
 
-/// Runs registered functions for the durable engine, each call on a blocking thread.
-struct Functions(Arc<Registry>);
+/// Runs registered functions for the durable engine (`weir run --durable`, `weir server`), each
+/// call on a blocking thread.
+pub struct Functions(pub Arc<Registry>);
 
 impl Handler for Functions {
     fn call(&self, request: TaskRequest) -> BoxFuture<'static, Result<Value, TaskFailure>> {

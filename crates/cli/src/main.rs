@@ -110,6 +110,9 @@ enum Command {
             value_delimiter = ','
         )]
         access_keys: Vec<String>,
+        /// The function registry (JSON) that Lambda tasks run, as for `weir run --functions`.
+        #[arg(long, value_name = "FILE")]
+        functions: Option<PathBuf>,
         /// Run the engine's clock this many times faster than the wall: a 60-second Wait takes
         /// 60 ms at 1000. For test servers only (the conformance run through the API).
         #[arg(long, default_value_t = 1, hide = true)]
@@ -183,6 +186,7 @@ fn main() -> ExitCode {
             log_level,
             log_json,
             access_keys,
+            functions,
             time_scale,
         } => {
             init_logging(&log_level, log_json);
@@ -193,6 +197,7 @@ fn main() -> ExitCode {
                 region,
                 account,
                 access_keys,
+                functions,
                 time_scale,
             })
             .map(|()| true)

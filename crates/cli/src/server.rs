@@ -3,7 +3,7 @@
 //! its last commits).
 
 use anyhow::{Context, Result};
-use engine::{Engine, Handlers, Options, SystemClock};
+use engine::{Engine, Options, SystemClock};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +23,9 @@ pub struct ServerOptions {
     pub account: String,
     /// Run the engine's clock this many times faster than the wall (tests only; 1 is real time).
     pub time_scale: u32,
+    /// The function registry Lambda tasks run (see crates/cli/src/functions.rs); none: every
+    /// Lambda task fails with Lambda.ResourceNotFoundException.
+    pub functions: Option<PathBuf>,
     /// Access keys (`ID:SECRET`) whose SigV4 signatures are required; empty accepts any.
     pub access_keys: Vec<String>,
 }
@@ -43,13 +46,17 @@ pub fn run(options: ServerOptions) -> Result<()> {
 }
 
 async fn serve(options: ServerOptions) -> Result<()> {
+    let registry = match &options.functions {
+        Some(file) => crate::functions::Registry::load(file)?,
+        None => crate::functions::Registry::default(),
+    };
     let path = options.data.join("weir.db");
     let store = SqliteStore::open(&path, store_sqlite::Options::default())
         .with_context(|| format!("cannot open the store {}", path.display()))?;
     let engine = Engine::start(
         Arc::new(store),
         clock(options.time_scale),
-        Arc::new(Handlers::new()),
+        Arc::new(crate::durable::Functions(Arc::new(registry))),
         Options {
             region: options.region.clone(),
             account: options.account.clone(),

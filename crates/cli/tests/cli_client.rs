@@ -709,3 +709,71 @@ fn cli_client_signs_requests_for_a_server_with_access_keys() {
     );
     server.stop();
 }
+
+#[test]
+fn cli_client_runs_lambda_tasks_with_the_servers_functions() {
+    // The server's function registry: a local command per function, the event on stdin.
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let registry = scratch.path().join("functions.json");
+    std::fs::write(
+        &registry,
+        serde_json::json!({"functions": {"double": {"command": [
+            "python3", "-c",
+            "import json,sys; e=json.load(sys.stdin); print(json.dumps({'n': e['n'] * 2}))"
+        ]}}})
+        .to_string(),
+    )
+    .expect("the registry is written");
+    let registry = registry.to_str().expect("a UTF-8 path");
+    let server = Server::start_with(&["--functions", registry]);
+    let definition = |function: &str| {
+        format!(
+            r#"{{"StartAt": "T", "States": {{"T": {{"Type": "Task",
+               "Resource": "arn:aws:lambda:us-east-1:000000000000:function:{function}",
+               "End": true}}}}}}"#
+        )
+    };
+    let file = server.file("double.json", &definition("double"));
+    server
+        .weir(&[
+            "state-machines",
+            "create",
+            "--name",
+            "doubler",
+            "--definition",
+            path(&file),
+        ])
+        .exits(0);
+    let run = server
+        .weir(&[
+            "executions",
+            "start",
+            "doubler",
+            "--input",
+            r#"{"n": 21}"#,
+            "--wait",
+            "--json",
+        ])
+        .exits(0);
+    assert!(run.stdout.contains("42"), "{}", run.stdout);
+    let missing = server.file("missing.json", &definition("nobody"));
+    server
+        .weir(&[
+            "state-machines",
+            "create",
+            "--name",
+            "lost",
+            "--definition",
+            path(&missing),
+        ])
+        .exits(0);
+    let failed = server
+        .weir(&["executions", "start", "lost", "--wait"])
+        .exits(1);
+    assert!(
+        failed.stderr.contains("Lambda.ResourceNotFoundException"),
+        "{}",
+        failed.stderr
+    );
+    server.stop();
+}
