@@ -394,6 +394,48 @@ class VersionsAliasesTags(unittest.TestCase):
         self.assertEqual(code, "StateMachineDoesNotExist")
 
 
+class MapRuns(unittest.TestCase):
+    def test_list_describe_and_update_a_map_run(self):
+        distributed = {"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1, "End": True,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}}}}
+        arn = create(unique("dmap"), distributed)
+        execution = SFN.start_execution(
+            stateMachineArn=arn, input=json.dumps({"items": [1, 2, 3, 4]})
+        )["executionArn"]
+        runs = SFN.list_map_runs(executionArn=execution)["mapRuns"]
+        self.assertEqual(len(runs), 1)
+        run = runs[0]
+        self.assertEqual(run["executionArn"], execution)
+        self.assertEqual(run["stateMachineArn"], arn)
+        self.assertIn(":mapRun:", run["mapRunArn"])
+        described = SFN.describe_map_run(mapRunArn=run["mapRunArn"])
+        self.assertEqual(described["status"], "RUNNING")
+        self.assertEqual(described["maxConcurrency"], 1)
+        counts = described["itemCounts"]
+        self.assertEqual(counts["total"], 4)
+        self.assertEqual(counts["running"], 1)
+        self.assertEqual(counts["pending"], 3)
+        # Lifting the limit lets the other three items run at once.
+        SFN.update_map_run(mapRunArn=run["mapRunArn"], maxConcurrency=0)
+        running = SFN.describe_map_run(mapRunArn=run["mapRunArn"])
+        self.assertEqual(running["maxConcurrency"], 0)
+        started = time.time()
+        wait_for(execution)
+        self.assertLess(time.time() - started, 3.5, "the items ran together after the update")
+        done = SFN.describe_map_run(mapRunArn=run["mapRunArn"])
+        self.assertEqual(done["status"], "SUCCEEDED")
+        self.assertEqual(done["itemCounts"]["succeeded"], 4)
+        self.assertEqual(done["itemCounts"]["pending"], 0)
+        self.assertGreaterEqual(done["stopDate"], done["startDate"])
+        code, _ = error_code(SFN.update_map_run, mapRunArn=run["mapRunArn"], maxConcurrency=2)
+        self.assertEqual(code, "ValidationException")
+        code, _ = error_code(SFN.describe_map_run, mapRunArn=run["mapRunArn"] + "x")
+        self.assertEqual(code, "ResourceNotFound")
+
+
 def raw(target, body):
     request = urllib.request.Request(
         ENDPOINT,

@@ -43,6 +43,9 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
         "UpdateStateMachineAlias" => update_alias(api, input).await,
         "DeleteStateMachineAlias" => delete_alias(api, input).await,
         "ListStateMachineAliases" => list_aliases(api, input).await,
+        "ListMapRuns" => list_map_runs(api, input).await,
+        "DescribeMapRun" => describe_map_run(api, input).await,
+        "UpdateMapRun" => update_map_run(api, input).await,
         "TagResource" => tag_resource(api, input).await,
         "UntagResource" => untag_resource(api, input).await,
         "ListTagsForResource" => list_tags(api, input).await,
@@ -63,14 +66,11 @@ const KNOWN: &[&str] = &[
     "CreateActivity",
     "DeleteActivity",
     "DescribeActivity",
-    "DescribeMapRun",
     "GetActivityTask",
     "ListActivities",
-    "ListMapRuns",
     "SendTaskFailure",
     "SendTaskHeartbeat",
     "SendTaskSuccess",
-    "UpdateMapRun",
 ];
 
 fn machine_type(input: &Value) -> Result<bool, ApiError> {
@@ -735,4 +735,99 @@ async fn list_tags(api: &Api, input: &Value) -> Result<Value, ApiError> {
         .map(|(key, value)| json!({"key": key, "value": value}))
         .collect();
     Ok(json!({"tags": items}))
+}
+
+fn map_run_summary(run: &engine::MapRun) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("executionArn".into(), json!(run.execution_arn));
+    m.insert("mapRunArn".into(), json!(run.report.arn));
+    m.insert("stateMachineArn".into(), json!(run.state_machine_arn));
+    m.insert("startDate".into(), epoch(run.start_date));
+    if let Some(stop) = run.stop_date {
+        m.insert("stopDate".into(), epoch(stop));
+    }
+    m
+}
+
+async fn list_map_runs(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "executionArn")?;
+    check_arn(arn, &["execution"])?;
+    let runs = api.engine.list_map_runs(arn).await?;
+    let items: Vec<Value> = runs
+        .iter()
+        .map(|run| Value::Object(map_run_summary(run)))
+        .collect();
+    page_of(input, "mapRuns", items)
+}
+
+async fn describe_map_run(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "mapRunArn")?;
+    check_arn(arn, &["mapRun"])?;
+    let run = api.engine.describe_map_run(arn).await?;
+    let r = &run.report;
+    let counts = json!({
+        "pending": r.pending,
+        "running": r.running,
+        "succeeded": r.succeeded,
+        "failed": r.failed,
+        "timedOut": 0,
+        "aborted": r.aborted,
+        "total": r.total,
+        "resultsWritten": r.succeeded + r.failed,
+        "failuresNotRedrivable": 0,
+        "pendingRedrive": 0,
+    });
+    let mut m = map_run_summary(&run);
+    m.remove("stateMachineArn");
+    m.insert("status".into(), json!(r.status));
+    m.insert("maxConcurrency".into(), json!(r.max_concurrency));
+    m.insert(
+        "toleratedFailurePercentage".into(),
+        json!(r.tolerated_percentage.unwrap_or(0.0)),
+    );
+    m.insert(
+        "toleratedFailureCount".into(),
+        json!(r.tolerated_count.unwrap_or(0)),
+    );
+    m.insert("itemCounts".into(), counts.clone());
+    m.insert("executionCounts".into(), counts);
+    m.insert("redriveCount".into(), json!(0));
+    Ok(Value::Object(m))
+}
+
+async fn update_map_run(api: &Api, input: &Value) -> Result<Value, ApiError> {
+    let arn = required(input, "mapRunArn")?;
+    check_arn(arn, &["mapRun"])?;
+    let max_concurrency = crate::wire::optional_int(input, "maxConcurrency")?
+        .map(|n| {
+            u64::try_from(n).map_err(|_| ApiError::validation("maxConcurrency must be 0 or more"))
+        })
+        .transpose()?;
+    let tolerated_count = crate::wire::optional_int(input, "toleratedFailureCount")?
+        .map(|n| {
+            u64::try_from(n)
+                .map_err(|_| ApiError::validation("toleratedFailureCount must be 0 or more"))
+        })
+        .transpose()?;
+    let tolerated_percentage = match input.get("toleratedFailurePercentage") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(p) if (0.0..=100.0).contains(&p) => Some(p),
+            _ => {
+                return Err(ApiError::validation(
+                    "toleratedFailurePercentage must be between 0 and 100",
+                ));
+            }
+        },
+        Some(_) => {
+            return Err(ApiError::new(
+                "SerializationException",
+                "The member 'toleratedFailurePercentage' must be a number.",
+            ));
+        }
+    };
+    api.engine
+        .update_map_run(arn, max_concurrency, tolerated_count, tolerated_percentage)
+        .await?;
+    Ok(json!({}))
 }

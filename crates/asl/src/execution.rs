@@ -231,6 +231,71 @@ pub struct FanOut {
     /// resumes (see [`redrive`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub stopped: BTreeMap<usize, Stopped>,
+    /// The Map Run's ARN, for a distributed Map.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run: Option<String>,
+}
+
+impl FanOut {
+    /// The Map Run's state now, as `DescribeMapRun` reports it; `None` unless a distributed Map.
+    pub fn map_run_report(&self, status: &str, at: Timestamp) -> Option<MapRunReport> {
+        let arn = self.map_run.clone()?;
+        let total = self.results.len() as u64;
+        let finished = self.results.iter().filter(|r| r.is_some()).count() as u64;
+        let failed = self.failures as u64;
+        let running = self.running.len() as u64;
+        Some(MapRunReport {
+            arn,
+            status: status.to_string(),
+            total,
+            pending: total.saturating_sub(self.next as u64),
+            running,
+            succeeded: finished.saturating_sub(failed.min(finished)),
+            failed,
+            aborted: if status == "ABORTED" || status == "FAILED" {
+                running
+            } else {
+                0
+            },
+            max_concurrency: self.max_concurrency as u64,
+            tolerated_count: self.tolerated_count,
+            tolerated_percentage: self.tolerated_percentage,
+            at,
+            start: false,
+        })
+    }
+}
+
+/// A Map Run's state when it started, changed or ended: what `DescribeMapRun` shows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MapRunReport {
+    /// The Map Run ARN.
+    pub arn: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED` or `ABORTED`.
+    pub status: String,
+    /// Items in all.
+    pub total: u64,
+    /// Items not started.
+    pub pending: u64,
+    /// Items running.
+    pub running: u64,
+    /// Items that succeeded.
+    pub succeeded: u64,
+    /// Items that failed.
+    pub failed: u64,
+    /// Items stopped when the run failed or was aborted.
+    pub aborted: u64,
+    /// `MaxConcurrency` (0: no limit).
+    pub max_concurrency: u64,
+    /// `ToleratedFailureCount`, if any.
+    pub tolerated_count: Option<u64>,
+    /// `ToleratedFailurePercentage`, if any.
+    pub tolerated_percentage: Option<f64>,
+    /// When this state was reached.
+    pub at: Timestamp,
+    /// Whether this report is the run's start.
+    #[serde(default)]
+    pub start: bool,
 }
 
 /// One thread of control.
@@ -355,6 +420,17 @@ pub enum Event {
         /// The cause to record.
         cause: Option<String>,
     },
+    /// A caller changes a running Map Run (`UpdateMapRun`); `None` leaves a setting as it is.
+    UpdateMapRun {
+        /// The Map Run ARN.
+        map_run_arn: String,
+        /// The new `MaxConcurrency` (0: no limit).
+        max_concurrency: Option<u64>,
+        /// The new `ToleratedFailureCount`.
+        tolerated_count: Option<u64>,
+        /// The new `ToleratedFailurePercentage`.
+        tolerated_percentage: Option<f64>,
+    },
     /// A caller redrives a failed, timed-out or aborted execution (`RedriveExecution`). Ignored
     /// unless [`redrivable`] allows it at the event's time.
     Redrive,
@@ -421,6 +497,8 @@ pub struct Step {
     pub events: Vec<HistoryEvent>,
     /// The commands to carry out once the step is committed.
     pub commands: Vec<Command>,
+    /// Map Runs that started, changed or ended in this step, in order.
+    pub map_runs: Vec<MapRunReport>,
 }
 
 /// Decides what an event does to an execution.
@@ -438,6 +516,7 @@ pub fn step(
         exec: execution,
         events: Vec::new(),
         commands: Vec::new(),
+        map_runs: Vec::new(),
         now,
         rng: Rng::new(seed),
         work: VecDeque::new(),
@@ -450,6 +529,7 @@ pub fn step(
         execution: run.exec,
         events: run.events,
         commands: run.commands,
+        map_runs: run.map_runs,
     }
 }
 
@@ -472,6 +552,7 @@ struct Run<'d> {
     exec: Execution,
     events: Vec<HistoryEvent>,
     commands: Vec<Command>,
+    map_runs: Vec<MapRunReport>,
     now: Timestamp,
     rng: Rng,
     work: VecDeque<(ThreadId, Work)>,
@@ -687,6 +768,17 @@ impl<'d> Run<'d> {
                     "The execution has exceeded the maximum execution time",
                 ));
             }
+            Event::UpdateMapRun {
+                map_run_arn,
+                max_concurrency,
+                tolerated_count,
+                tolerated_percentage,
+            } => self.update_map_run(
+                &map_run_arn,
+                max_concurrency,
+                tolerated_count,
+                tolerated_percentage,
+            ),
             Event::Stop { error, cause } => {
                 self.cancel_all();
                 self.emit(
@@ -1271,6 +1363,7 @@ impl<'d> Run<'d> {
                     tolerated_count: None,
                     tolerated_percentage: None,
                     stopped: BTreeMap::new(),
+                    map_run: None,
                 };
                 self.start_fan_out(tid, fan)
             }
@@ -1809,6 +1902,7 @@ impl<'d> Run<'d> {
         } else {
             FanKind::Map
         };
+        let mut map_run = None;
         if kind == FanKind::MapRun {
             let run_arn = map_run_arn(
                 &self.exec.info,
@@ -1821,9 +1915,10 @@ impl<'d> Run<'d> {
                 "MapRunStarted",
                 Some(history::details(
                     "mapRunStartedEventDetails",
-                    &[("mapRunArn", Some(Value::String(run_arn)))],
+                    &[("mapRunArn", Some(Value::String(run_arn.clone())))],
                 )),
             );
+            map_run = Some(run_arn);
         }
         let fan = FanOut {
             kind,
@@ -1836,7 +1931,15 @@ impl<'d> Run<'d> {
             tolerated_count: tolerated_count.map(|c| c as u64),
             tolerated_percentage,
             stopped: BTreeMap::new(),
+            map_run,
         };
+        self.map_runs.extend(
+            fan.map_run_report("RUNNING", self.now)
+                .map(|report| MapRunReport {
+                    start: true,
+                    ..report
+                }),
+        );
         self.start_fan_out(tid, fan)
     }
 
@@ -1988,7 +2091,43 @@ impl<'d> Run<'d> {
         }
     }
 
+    /// Applies `UpdateMapRun` to the running Map Run `arn`, if there is one, and starts the
+    /// iterations a higher concurrency allows.
+    fn update_map_run(
+        &mut self,
+        arn: &str,
+        max_concurrency: Option<u64>,
+        tolerated_count: Option<u64>,
+        tolerated_percentage: Option<f64>,
+    ) {
+        let now = self.now;
+        let found = self
+            .exec
+            .threads
+            .iter_mut()
+            .find_map(|(tid, t)| match &mut t.blocked {
+                Blocked::Children(fan) if fan.map_run.as_deref() == Some(arn) => {
+                    if let Some(n) = max_concurrency {
+                        fan.max_concurrency = usize::try_from(n).unwrap_or(usize::MAX);
+                    }
+                    if tolerated_count.is_some() {
+                        fan.tolerated_count = tolerated_count;
+                    }
+                    if tolerated_percentage.is_some() {
+                        fan.tolerated_percentage = tolerated_percentage;
+                    }
+                    Some((*tid, fan.map_run_report("RUNNING", now)))
+                }
+                _ => None,
+            });
+        if let Some((tid, report)) = found {
+            self.map_runs.extend(report);
+            self.launch_children(tid);
+        }
+    }
+
     fn child_done(&mut self, tid: ThreadId, index: usize, outcome: Result<Value, Failure>) {
+        let now = self.now;
         let Some(parent) = self.thread(tid) else {
             return;
         };
@@ -2053,7 +2192,10 @@ impl<'d> Run<'d> {
                     } else {
                         failure
                     };
+                    let report = fan.map_run_report("FAILED", now);
                     self.abort_children(tid);
+                    // After abort_children's ABORTED report: the run failed, it was not stopped.
+                    self.map_runs.extend(report);
                     let (failed, run_failed) = match kind {
                         FanKind::Parallel => ("ParallelStateFailed", None),
                         FanKind::Map => ("MapStateFailed", None),
@@ -2077,11 +2219,13 @@ impl<'d> Run<'d> {
             return;
         };
         if fan.running.is_empty() && fan.next >= fan.results.len() {
+            let report = fan.map_run_report("SUCCEEDED", now);
             let results = fan
                 .results
                 .iter()
                 .map(|r| r.clone().unwrap_or(Value::Null))
                 .collect();
+            self.map_runs.extend(report);
             if let Some(t) = self.thread_mut(tid) {
                 t.blocked = Blocked::Ready;
             }
@@ -2114,7 +2258,12 @@ impl<'d> Run<'d> {
     /// Stops every descendant of `tid`, recording aborted iterations and cancelling tasks.
     fn abort_children(&mut self, tid: ThreadId) {
         let running: Vec<(usize, ThreadId)> = match self.thread(tid).map(|t| &t.blocked) {
-            Some(Blocked::Children(fan)) => fan.running.iter().map(|(i, c)| (*i, *c)).collect(),
+            Some(Blocked::Children(fan)) => {
+                let report = fan.map_run_report("ABORTED", self.now);
+                let running = fan.running.iter().map(|(i, c)| (*i, *c)).collect();
+                self.map_runs.extend(report);
+                running
+            }
             _ => return,
         };
         let (kind, state_name) = match self.thread(tid) {

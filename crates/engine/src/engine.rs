@@ -471,9 +471,12 @@ impl Engine {
         let commit = build_commit(
             &record,
             None,
-            &started.execution,
-            &started.events,
-            &started.commands,
+            Decided {
+                execution: &started.execution,
+                events: &started.events,
+                commands: &started.commands,
+                map_runs: &started.map_runs,
+            },
             vec![],
             now,
         )?;
@@ -638,6 +641,33 @@ impl Engine {
             .ok_or_else(|| Error::StateMachineDoesNotExist {
                 arn: arn.to_string(),
             })
+    }
+
+    /// An execution's row and state, as stored.
+    pub(crate) async fn load_for_map_run(
+        &self,
+        arn: &str,
+    ) -> Result<(ExecutionRecord, Execution), Error> {
+        match self.inner.load(arn).await? {
+            Some(loaded) => Ok((loaded.record, loaded.execution)),
+            None => Err(Error::ExecutionDoesNotExist {
+                arn: arn.to_string(),
+            }),
+        }
+    }
+
+    /// Delivers an event to an execution and waits for the commit that handles it.
+    pub(crate) async fn send(&self, arn: &str, event: Event) -> Result<ExecutionRecord, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.deliver(
+            arn,
+            Message {
+                event,
+                work: None,
+                reply: Some(reply),
+            },
+        );
+        answer.await.map_err(|_| store::Error::Closed)?
     }
 
     /// Waits until an execution has ended and returns its final row.
@@ -823,15 +853,27 @@ fn next_record(
 }
 
 /// One commit for a step (or a batch of steps) of an execution.
+/// What one or more steps decided, to be committed together.
+struct Decided<'a> {
+    execution: &'a Execution,
+    events: &'a [HistoryEvent],
+    commands: &'a [Command],
+    map_runs: &'a [asl::execution::MapRunReport],
+}
+
 fn build_commit(
     record: &ExecutionRecord,
     expected_version: Option<u64>,
-    execution: &Execution,
-    events: &[HistoryEvent],
-    commands: &[Command],
+    decided: Decided<'_>,
     mut done_work: Vec<String>,
     now: Timestamp,
 ) -> Result<Commit, Error> {
+    let Decided {
+        execution,
+        events,
+        commands,
+        map_runs,
+    } = decided;
     let corrupt = |what: &str, detail: String| Error::Corrupt {
         what: format!("{what} of {}", record.arn),
         detail,
@@ -861,6 +903,7 @@ fn build_commit(
         add_work: if terminal { Vec::new() } else { changes.add },
         done_work,
         clear_work: terminal,
+        documents: crate::map_runs::documents(record, map_runs)?,
     })
 }
 
@@ -972,6 +1015,7 @@ async fn decide(
     let mut execution = current.execution.clone();
     let mut events = Vec::new();
     let mut commands = Vec::new();
+    let mut map_runs = Vec::new();
     let mut done = Vec::new();
     for message in batch.iter_mut() {
         done.extend(message.work.take());
@@ -984,17 +1028,21 @@ async fn decide(
         execution = stepped.execution;
         events.extend(stepped.events);
         commands.extend(stepped.commands);
+        map_runs.extend(stepped.map_runs);
     }
-    if events.is_empty() && done.is_empty() {
+    if events.is_empty() && done.is_empty() && map_runs.is_empty() {
         return Ok(Vec::new());
     }
     let record = next_record(&current.record, &execution, now);
     let commit = build_commit(
         &record,
         Some(current.record.version),
-        &execution,
-        &events,
-        &commands,
+        Decided {
+            execution: &execution,
+            events: &events,
+            commands: &commands,
+            map_runs: &map_runs,
+        },
         done.clone(),
         now,
     )?;

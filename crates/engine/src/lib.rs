@@ -20,6 +20,7 @@ mod clock;
 mod engine;
 mod error;
 mod express;
+mod map_runs;
 mod resources;
 mod task;
 mod work;
@@ -28,6 +29,7 @@ pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use engine::{Engine, NewStateMachine, Options, StartedExecution};
 pub use error::Error;
 pub use express::ExpressOutcome;
+pub use map_runs::MapRun;
 pub use resources::{AliasRecord, MAX_TAGS, Qualified, Route, VersionRecord, qualify};
 pub use task::{Handler, Handlers, TaskFailure, TaskRequest, handler_fn};
 

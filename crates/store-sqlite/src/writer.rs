@@ -597,6 +597,18 @@ fn apply_commit(connection: &Connection, commit: &Commit) -> Result<()> {
                 })?;
         }
     }
+    if !commit.documents.is_empty() {
+        let mut upsert = connection
+            .prepare_cached(
+                "INSERT INTO documents (kind, key, body, version) VALUES (?1, ?2, ?3, 1) \
+                 ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body, \
+                 version = documents.version + 1",
+            )
+            .map_err(&failed)?;
+        for (kind, key, body) in &commit.documents {
+            upsert.execute(params![kind, key, body]).map_err(&failed)?;
+        }
+    }
     Ok(())
 }
 

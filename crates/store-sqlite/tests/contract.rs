@@ -72,6 +72,7 @@ fn create(name: &str) -> Commit {
         }],
         done_work: Vec::new(),
         clear_work: false,
+        documents: Vec::new(),
     }
 }
 

@@ -94,6 +94,7 @@ macro_rules! store_contract_tests {
                 list_executions_filters_by_machine_and_status,
                 running_executions_lists_running_only,
                 documents_create_replace_and_delete,
+                documents_written_with_a_commit,
                 documents_list_by_prefix_in_key_order;
             concurrent:
                 concurrent_commits_all_land,
@@ -272,6 +273,7 @@ fn start(execution: &ExecutionRecord, events_count: u64) -> Commit {
         add_work: Vec::new(),
         done_work: Vec::new(),
         clear_work: false,
+        documents: Vec::new(),
     }
 }
 
@@ -292,6 +294,7 @@ fn step(row: &ExecutionRecord, events_count: u64) -> Commit {
         add_work: Vec::new(),
         done_work: Vec::new(),
         clear_work: false,
+        documents: Vec::new(),
     }
 }
 
@@ -1981,6 +1984,38 @@ pub async fn documents_create_replace_and_delete(store: &dyn Store) {
             .await
             .expect("get_document must succeed"),
         None
+    );
+}
+
+/// A commit's documents are written with it: created or replaced (last write wins), and not
+/// at all when the commit fails.
+pub async fn documents_written_with_a_commit(store: &dyn Store) {
+    let row = execution("docs", "d1", at(1));
+    let mut first = start(&row, 1);
+    first.documents = vec![
+        ("map-run".into(), "run-1".into(), "{\"n\":1}".into()),
+        ("map-run".into(), "run-1".into(), "{\"n\":2}".into()),
+    ];
+    commit(store, first).await;
+    let found = store
+        .get_document("map-run", "run-1")
+        .await
+        .expect("get_document must succeed")
+        .expect("the commit wrote the document");
+    assert_eq!(found.body, "{\"n\":2}", "the last write of a commit wins");
+    let (stored, _) = load(store, &row.arn).await;
+    let mut stale = step(&stored, 1);
+    stale.expected_version = Some(stored.version + 7);
+    stale.documents = vec![("map-run".into(), "run-1".into(), "{\"n\":3}".into())];
+    assert!(store.commit(stale).await.is_err(), "a stale commit fails");
+    let found = store
+        .get_document("map-run", "run-1")
+        .await
+        .expect("get_document must succeed")
+        .expect("the document is still there");
+    assert_eq!(
+        found.body, "{\"n\":2}",
+        "a failed commit writes no document"
     );
 }
 

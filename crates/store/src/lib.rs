@@ -208,6 +208,9 @@ pub struct Commit {
     pub done_work: Vec<String>,
     /// Delete all of this execution's work items (it ended) before adding `add_work`.
     pub clear_work: bool,
+    /// Documents written with the decision (`(kind, key, body)`), created or replaced whatever
+    /// their version (last write wins), in order.
+    pub documents: Vec<(String, String, String)>,
 }
 
 /// A claimed work item.
