@@ -520,5 +520,96 @@ class AwsCli(unittest.TestCase):
         self.assertIn("StateMachineDoesNotExist", out.stderr)
 
 
+class AwsCliEveryOperation(unittest.TestCase):
+    """The AWS CLI drives every operation weir serves, once each, checking the answers."""
+
+    def cli(self, *args):
+        out = aws_cli(*args)
+        self.assertEqual(out.returncode, 0, f"{args[0]}: {out.stderr} {out.stdout}")
+        return json.loads(out.stdout) if out.stdout.strip() else {}
+
+    def test_every_operation(self):
+        name = unique("cli-all")
+        arn = self.cli("create-state-machine", "--name", name, "--definition", json.dumps(PASS),
+                       "--role-arn", ROLE)["stateMachineArn"]
+        self.assertEqual(self.cli("describe-state-machine", "--state-machine-arn", arn)["name"],
+                         name)
+        updated = self.cli("update-state-machine", "--state-machine-arn", arn, "--definition",
+                           json.dumps(FAIL), "--publish")
+        v1 = updated["stateMachineVersionArn"]
+        listed = self.cli("list-state-machines")["stateMachines"]
+        self.assertIn(arn, [m["stateMachineArn"] for m in listed])
+        self.cli("update-state-machine", "--state-machine-arn", arn, "--definition",
+                 json.dumps(PASS))
+        v2 = self.cli("publish-state-machine-version", "--state-machine-arn", arn,
+                      "--description", "second")["stateMachineVersionArn"]
+        versions = self.cli("list-state-machine-versions", "--state-machine-arn", arn)
+        self.assertEqual([v["stateMachineVersionArn"] for v in versions["stateMachineVersions"]],
+                         [v2, v1])
+        alias = self.cli("create-state-machine-alias", "--name", "live", "--routing-configuration",
+                         json.dumps([{"stateMachineVersionArn": v1, "weight": 100}])
+                         )["stateMachineAliasArn"]
+        self.assertEqual(self.cli("describe-state-machine-alias", "--state-machine-alias-arn",
+                                  alias)["name"], "live")
+        self.cli("update-state-machine-alias", "--state-machine-alias-arn", alias,
+                 "--description", "production")
+        aliases = self.cli("list-state-machine-aliases", "--state-machine-arn", arn)
+        self.assertEqual([a["stateMachineAliasArn"] for a in aliases["stateMachineAliases"]],
+                         [alias])
+        # Version 1 fails on purpose: redrive and describe it.
+        failed = self.cli("start-execution", "--state-machine-arn", alias)["executionArn"]
+        wait_for(failed, "FAILED")
+        self.assertEqual(self.cli("describe-execution", "--execution-arn", failed)["error"],
+                         "Broken")
+        self.assertEqual(json.loads(self.cli("describe-state-machine-for-execution",
+                                             "--execution-arn", failed)["definition"]), FAIL)
+        self.assertIn("redriveDate", self.cli("redrive-execution", "--execution-arn", failed))
+        wait_for(failed, "FAILED")
+        history = self.cli("get-execution-history", "--execution-arn", failed)["events"]
+        self.assertIn("ExecutionRedriven", [e["type"] for e in history])
+        waiting = self.cli("create-state-machine", "--name", name + "-wait", "--definition",
+                           json.dumps(WAIT), "--role-arn", ROLE)["stateMachineArn"]
+        running = self.cli("start-execution", "--state-machine-arn", waiting)["executionArn"]
+        runs = self.cli("list-executions", "--state-machine-arn", waiting, "--status-filter",
+                        "RUNNING")["executions"]
+        self.assertEqual([e["executionArn"] for e in runs], [running])
+        self.assertIn("stopDate", self.cli("stop-execution", "--execution-arn", running))
+        express = self.cli("create-state-machine", "--name", name + "-x", "--type", "EXPRESS",
+                           "--definition", json.dumps(PASS), "--role-arn", ROLE
+                           )["stateMachineArn"]
+        self.assertEqual(self.cli("start-sync-execution", "--state-machine-arn", express
+                                  )["status"], "SUCCEEDED")
+        self.assertEqual(self.cli("validate-state-machine-definition", "--definition",
+                                  json.dumps(PASS))["result"], "OK")
+        self.assertEqual(self.cli("test-state", "--definition",
+                                  json.dumps({"Type": "Pass", "End": True}), "--input", "{}"
+                                  )["status"], "SUCCEEDED")
+        distributed = {"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1, "End": True,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": True}}}}}}
+        mapper = self.cli("create-state-machine", "--name", name + "-map", "--definition",
+                          json.dumps(distributed), "--role-arn", ROLE)["stateMachineArn"]
+        # Eight one-second items one at a time: still running while the CLI calls below run.
+        mapping = self.cli("start-execution", "--state-machine-arn", mapper, "--input",
+                           json.dumps({"items": list(range(8))}))["executionArn"]
+        run = self.cli("list-map-runs", "--execution-arn", mapping)["mapRuns"][0]["mapRunArn"]
+        self.assertEqual(self.cli("describe-map-run", "--map-run-arn", run)["itemCounts"]["total"],
+                         8)
+        self.cli("update-map-run", "--map-run-arn", run, "--max-concurrency", "8")
+        wait_for(mapping)
+        self.cli("tag-resource", "--resource-arn", arn, "--tags", "key=team,value=data")
+        self.assertEqual(self.cli("list-tags-for-resource", "--resource-arn", arn)["tags"],
+                         [{"key": "team", "value": "data"}])
+        self.cli("untag-resource", "--resource-arn", arn, "--tag-keys", "team")
+        self.assertEqual(self.cli("list-tags-for-resource", "--resource-arn", arn)["tags"], [])
+        self.cli("delete-state-machine-alias", "--state-machine-alias-arn", alias)
+        self.cli("delete-state-machine-version", "--state-machine-version-arn", v1)
+        self.cli("delete-state-machine", "--state-machine-arn", arn)
+        out = aws_cli("describe-state-machine", "--state-machine-arn", arn)
+        self.assertIn("StateMachineDoesNotExist", out.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
