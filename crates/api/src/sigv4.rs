@@ -430,15 +430,14 @@ pub fn verify(
     }
 
     let canonical_request = canonical_request(request, &signed_names, &body_hash)?;
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{request_time}\n{scope_date}/{region}/{service}/{TERMINATOR}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
-    let signing_key = [region, service, TERMINATOR].iter().fold(
-        hmac_sha256(format!("AWS4{secret}").as_bytes(), scope_date.as_bytes()),
-        |key, part| hmac_sha256(&key, part.as_bytes()),
-    );
-    let mut mac = new_mac(&signing_key);
+    let scope = Scope {
+        request_time: &request_time,
+        date: scope_date,
+        region,
+        service,
+    };
+    let string_to_sign = scope.string_to_sign(&canonical_request);
+    let mut mac = new_mac(&scope.signing_key(secret));
     mac.update(string_to_sign.as_bytes());
     let matches = hex::decode(signature).is_ok_and(|provided| mac.verify_slice(&provided).is_ok());
     if !matches {
@@ -477,20 +476,51 @@ pub fn sign(
     let body_hash = hex::encode(Sha256::digest(request.body));
     // Every signed name comes from the request's own headers, so none can be missing.
     let canonical_request = canonical_request(request, &names, &body_hash).unwrap_or_default();
-    let string_to_sign = format!(
-        "{ALGORITHM}\n{request_time}\n{scope_date}/{region}/{service}/{TERMINATOR}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
-    let signing_key = [region, service, TERMINATOR].iter().fold(
-        hmac_sha256(format!("AWS4{secret}").as_bytes(), scope_date.as_bytes()),
-        |key, part| hmac_sha256(&key, part.as_bytes()),
-    );
-    let signature = hex::encode(hmac_sha256(&signing_key, string_to_sign.as_bytes()));
+    let scope = Scope {
+        request_time: &request_time,
+        date: &scope_date,
+        region,
+        service,
+    };
+    let signature = hex::encode(hmac_sha256(
+        &scope.signing_key(secret),
+        scope.string_to_sign(&canonical_request).as_bytes(),
+    ));
     format!(
         "{ALGORITHM} Credential={access_key}/{scope_date}/{region}/{service}/{TERMINATOR}, \
          SignedHeaders={}, Signature={signature}",
         names.join(";")
     )
+}
+
+/// The credential scope of one signature and the request time it was made at.
+struct Scope<'a> {
+    request_time: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
+}
+
+impl Scope<'_> {
+    /// AWS's string to sign for `canonical_request`.
+    fn string_to_sign(&self, canonical_request: &str) -> String {
+        format!(
+            "{ALGORITHM}\n{}\n{}/{}/{}/{TERMINATOR}\n{}",
+            self.request_time,
+            self.date,
+            self.region,
+            self.service,
+            hex::encode(Sha256::digest(canonical_request.as_bytes()))
+        )
+    }
+
+    /// The signing key derived from `secret` for this scope.
+    fn signing_key(&self, secret: &str) -> Vec<u8> {
+        [self.region, self.service, TERMINATOR].iter().fold(
+            hmac_sha256(format!("AWS4{secret}").as_bytes(), self.date.as_bytes()),
+            |key, part| hmac_sha256(&key, part.as_bytes()),
+        )
+    }
 }
 
 /// `now` as the `X-Amz-Date` header writes it (`20261129T101010Z`).
