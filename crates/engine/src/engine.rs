@@ -574,42 +574,20 @@ impl Engine {
         if record.status != "RUNNING" {
             return Ok(record);
         }
-        let (reply, answer) = oneshot::channel();
-        self.inner.deliver(
-            arn,
-            Message {
-                event: Event::Stop { error, cause },
-                work: None,
-                reply: Some(reply),
-            },
-        );
-        answer.await.map_err(|_| store::Error::Closed)?
+        self.send(arn, Event::Stop { error, cause }).await
     }
 
     /// Restarts a failed, timed-out or aborted execution from where it stopped
     /// (`RedriveExecution`); refused with `ExecutionNotRedrivable` and AWS's reason otherwise.
     pub async fn redrive_execution(&self, arn: &str) -> Result<ExecutionRecord, Error> {
-        let Some(loaded) = self.inner.load(arn).await? else {
-            return Err(Error::ExecutionDoesNotExist {
-                arn: arn.to_string(),
-            });
-        };
+        let loaded = self.inner.load_existing(arn).await?;
         asl::execution::redrivable(&loaded.execution, self.inner.clock.now()).map_err(
             |reason| Error::NotAllowed {
                 code: asl::execution::redrive::NOT_REDRIVABLE_ERROR,
                 message: reason.to_string(),
             },
         )?;
-        let (reply, answer) = oneshot::channel();
-        self.inner.deliver(
-            arn,
-            Message {
-                event: Event::Redrive,
-                work: None,
-                reply: Some(reply),
-            },
-        );
-        answer.await.map_err(|_| store::Error::Closed)?
+        self.send(arn, Event::Redrive).await
     }
 
     /// An execution's row and whether it could be redriven now (`Err(reason)` with AWS's
@@ -618,11 +596,7 @@ impl Engine {
         &self,
         arn: &str,
     ) -> Result<(ExecutionRecord, Result<(), String>), Error> {
-        let Some(loaded) = self.inner.load(arn).await? else {
-            return Err(Error::ExecutionDoesNotExist {
-                arn: arn.to_string(),
-            });
-        };
+        let loaded = self.inner.load_existing(arn).await?;
         let redrivable = asl::execution::redrivable(&loaded.execution, self.inner.clock.now())
             .map_err(|reason| reason.to_string());
         Ok((loaded.record, redrivable))
@@ -648,12 +622,8 @@ impl Engine {
         &self,
         arn: &str,
     ) -> Result<(ExecutionRecord, Execution), Error> {
-        match self.inner.load(arn).await? {
-            Some(loaded) => Ok((loaded.record, loaded.execution)),
-            None => Err(Error::ExecutionDoesNotExist {
-                arn: arn.to_string(),
-            }),
-        }
+        let loaded = self.inner.load_existing(arn).await?;
+        Ok((loaded.record, loaded.execution))
     }
 
     /// Delivers an event to an execution and waits for the commit that handles it.
@@ -729,6 +699,15 @@ impl Inner {
             execution,
             definition,
         }))
+    }
+
+    /// Loads an execution that must exist.
+    async fn load_existing(&self, arn: &str) -> Result<Loaded, Error> {
+        self.load(arn)
+            .await?
+            .ok_or_else(|| Error::ExecutionDoesNotExist {
+                arn: arn.to_string(),
+            })
     }
 
     /// Hands a freshly started execution to a new actor, unless an actor exists already.
