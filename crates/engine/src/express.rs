@@ -157,9 +157,9 @@ impl Engine {
     }
 }
 
-/// A random (version 4) UUID from a generator seeded once per process: a system call per id
-/// would cost more than a whole Express execution of Pass states.
-pub(crate) fn fresh_uuid() -> String {
+/// A fresh seed from a generator seeded once per process: a system call per id would cost
+/// more than a whole Express execution of Pass states.
+fn draw() -> u64 {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEED: OnceLock<u64> = OnceLock::new();
@@ -171,18 +171,17 @@ pub(crate) fn fresh_uuid() -> String {
         ])
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    asl::Rng::new(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)).uuid()
+    asl::Rng::new(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)).next_u64()
 }
 
-/// A random number below `n` from the same per-process generator as [`fresh_uuid`].
+/// A random (version 4) UUID.
+pub(crate) fn fresh_uuid() -> String {
+    asl::Rng::new(draw()).uuid()
+}
+
+/// A random number below `n` (alias routing by weight).
 pub(crate) fn random_below(n: u64) -> u64 {
-    let text = fresh_uuid();
-    let digits: String = text
-        .chars()
-        .filter(char::is_ascii_hexdigit)
-        .take(15)
-        .collect();
-    u64::from_str_radix(&digits, 16).unwrap_or(0) % n.max(1)
+    draw() % n.max(1)
 }
 
 /// Sends `event` when the engine's clock reaches `at`.
