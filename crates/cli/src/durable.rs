@@ -6,7 +6,8 @@ use crate::functions::Registry;
 use anyhow::{Context, Result, bail};
 use asl::execution::TaskCommand;
 use engine::{
-    BoxFuture, Engine, Handler, NewStateMachine, Options, SystemClock, TaskFailure, TaskRequest,
+    BoxFuture, Clock, Engine, Handler, NewStateMachine, Options, SystemClock, TaskFailure,
+    TaskRequest,
 };
 use serde_json::Value;
 use std::path::Path;
@@ -45,6 +46,25 @@ impl Handler for Functions {
     }
 }
 
+/// Opens the SQLite store in the data directory `data` (created if missing; the store is
+/// `weir.db` inside) and starts the engine on it: what `weir run --durable`, `weir server` and
+/// `weir workload` share.
+pub async fn open_engine(
+    data: &Path,
+    clock: Arc<dyn Clock>,
+    tasks: Arc<dyn Handler>,
+    options: Options,
+) -> Result<Engine> {
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create the data directory {}", data.display()))?;
+    let path = data.join("weir.db");
+    let store = SqliteStore::open(&path, store_sqlite::Options::default())
+        .with_context(|| format!("cannot open the store {}", path.display()))?;
+    Engine::start(Arc::new(store), clock, tasks, options)
+        .await
+        .context("cannot start the engine")
+}
+
 /// What the durable run needs.
 pub struct DurableRun<'a> {
     /// The data directory.
@@ -77,24 +97,18 @@ pub struct Finished {
 
 /// Runs (or resumes) the execution to its end.
 pub fn run(job: DurableRun<'_>) -> Result<Finished> {
-    std::fs::create_dir_all(job.data)
-        .with_context(|| format!("cannot create the data directory {}", job.data.display()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let path = job.data.join("weir.db");
-        let store = SqliteStore::open(&path, store_sqlite::Options::default())
-            .with_context(|| format!("cannot open the store {}", path.display()))?;
-        let engine = Engine::start(
-            Arc::new(store),
+        let engine = open_engine(
+            job.data,
             Arc::new(SystemClock),
             Arc::new(Functions(Arc::new(job.registry))),
             Options::default(),
         )
-        .await
-        .context("cannot start the engine")?;
+        .await?;
         let created = engine
             .create_state_machine(NewStateMachine {
                 name: job.machine.to_string(),

@@ -3,11 +3,10 @@
 //! its last commits).
 
 use anyhow::{Context, Result};
-use engine::{Engine, Options, SystemClock};
+use engine::{Options, SystemClock};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use store_sqlite::SqliteStore;
 
 /// How to run the server.
 pub struct ServerOptions {
@@ -32,12 +31,6 @@ pub struct ServerOptions {
 
 /// Runs the server until it is told to stop.
 pub fn run(options: ServerOptions) -> Result<()> {
-    std::fs::create_dir_all(&options.data).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            options.data.display()
-        )
-    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -50,11 +43,8 @@ async fn serve(options: ServerOptions) -> Result<()> {
         Some(file) => crate::functions::Registry::load(file)?,
         None => crate::functions::Registry::default(),
     };
-    let path = options.data.join("weir.db");
-    let store = SqliteStore::open(&path, store_sqlite::Options::default())
-        .with_context(|| format!("cannot open the store {}", path.display()))?;
-    let engine = Engine::start(
-        Arc::new(store),
+    let engine = crate::durable::open_engine(
+        &options.data,
         clock(options.time_scale),
         Arc::new(crate::durable::Functions(Arc::new(registry))),
         Options {
@@ -63,8 +53,7 @@ async fn serve(options: ServerOptions) -> Result<()> {
             ..Options::default()
         },
     )
-    .await
-    .context("cannot start the engine")?;
+    .await?;
     let address = format!("{}:{}", options.bind, options.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await

@@ -11,7 +11,7 @@
 //! The task `Flaky` fails its first attempt, so every execution also retries.
 
 use anyhow::Context;
-use engine::{Engine, Handlers, NewStateMachine, Options, SystemClock, TaskFailure, handler_fn};
+use engine::{Handlers, NewStateMachine, Options, SystemClock, TaskFailure, handler_fn};
 use serde_json::json;
 use std::io::Write;
 use std::path::Path;
@@ -59,7 +59,6 @@ pub fn run(data: &Path, executions: u64, ledger: &Path) -> anyhow::Result<()> {
 }
 
 async fn drive(data: &Path, executions: u64, ledger: &Path) -> Result<(), String> {
-    std::fs::create_dir_all(data).map_err(|e| format!("{}: {e}", data.display()))?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -87,17 +86,14 @@ async fn drive(data: &Path, executions: u64, ledger: &Path) -> Result<(), String
             }
         }),
     );
-    let store =
-        store_sqlite::SqliteStore::open(&data.join("weir.db"), store_sqlite::Options::default())
-            .map_err(|e| e.to_string())?;
-    let engine = Engine::start(
-        Arc::new(store),
+    let engine = crate::durable::open_engine(
+        data,
         Arc::new(SystemClock),
         Arc::new(handlers),
         Options::default(),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| format!("{e:#}"))?;
     let machine = engine
         .create_state_machine(NewStateMachine {
             name: "ledger".into(),
