@@ -229,12 +229,25 @@ async fn list_state_machines(api: &Api, input: &Value) -> Result<Value, ApiError
             })
         })
         .collect();
+    Ok(listing("stateMachines", items, page.cursor))
+}
+
+/// A listing's answer: the items under `member`, and `nextToken` when more follow.
+fn listing(member: &str, items: Vec<Value>, next: Option<String>) -> Value {
     let mut answer = Map::new();
-    answer.insert("stateMachines".into(), Value::Array(items));
-    if let Some(cursor) = page.cursor {
-        answer.insert("nextToken".into(), Value::String(cursor));
+    answer.insert(member.into(), Value::Array(items));
+    if let Some(next) = next {
+        answer.insert("nextToken".into(), Value::String(next));
     }
-    Ok(Value::Object(answer))
+    Value::Object(answer)
+}
+
+/// `InvalidToken`: a `nextToken` weir did not give.
+fn invalid_token() -> ApiError {
+    ApiError::new(
+        "InvalidToken",
+        "Invalid Token: the nextToken is not one weir gave.",
+    )
 }
 
 /// A bad paging cursor is the caller's `InvalidToken`, not weir's failure.
@@ -243,10 +256,7 @@ fn token_error(error: engine::Error) -> ApiError {
         engine::Error::Store(store::Error::NotFound {
             kind: "page cursor",
             ..
-        }) => ApiError::new(
-            "InvalidToken",
-            "Invalid Token: the nextToken is not one weir gave.",
-        ),
+        }) => invalid_token(),
         other => other.into(),
     }
 }
@@ -426,12 +436,7 @@ async fn list_executions(api: &Api, input: &Value) -> Result<Value, ApiError> {
         .iter()
         .map(|e| Value::Object(execution_summary(e)))
         .collect();
-    let mut answer = Map::new();
-    answer.insert("executions".into(), Value::Array(items));
-    if let Some(cursor) = page.cursor {
-        answer.insert("nextToken".into(), Value::String(cursor));
-    }
-    Ok(Value::Object(answer))
+    Ok(listing("executions", items, page.cursor))
 }
 
 async fn stop_execution(api: &Api, input: &Value) -> Result<Value, ApiError> {
@@ -459,25 +464,20 @@ async fn get_execution_history(api: &Api, input: &Value) -> Result<Value, ApiErr
     let reverse = optional_bool(input, "reverseOrder")?.unwrap_or(false);
     let after = match optional(input, "nextToken")? {
         None => 0,
-        Some(token) => token.parse::<u64>().map_err(|_| {
-            ApiError::new(
-                "InvalidToken",
-                "Invalid Token: the nextToken is not one weir gave.",
-            )
-        })?,
+        Some(token) => token.parse::<u64>().map_err(|_| invalid_token())?,
     };
     let events = api.engine.history(arn, after, limit + 1, reverse).await?;
     let more = events.len() > limit;
     let shown = &events[..events.len().min(limit)];
-    let mut answer = Map::new();
-    answer.insert(
-        "events".into(),
-        Value::Array(shown.iter().map(history_event).collect()),
-    );
-    if more && let Some(last) = shown.last() {
-        answer.insert("nextToken".into(), Value::String(last.id.to_string()));
-    }
-    Ok(Value::Object(answer))
+    let next = shown
+        .last()
+        .filter(|_| more)
+        .map(|last| last.id.to_string());
+    Ok(listing(
+        "events",
+        shown.iter().map(history_event).collect(),
+        next,
+    ))
 }
 
 fn validate_definition(input: &Value) -> Result<Value, ApiError> {
@@ -602,24 +602,15 @@ fn page_of(input: &Value, member: &str, items: Vec<Value>) -> Result<Value, ApiE
     let limit = page_size(input)?;
     let start = match optional(input, "nextToken")? {
         None => 0,
-        Some(token) => token.parse::<usize>().map_err(|_| {
-            ApiError::new(
-                "InvalidToken",
-                "Invalid Token: the nextToken is not one weir gave.",
-            )
-        })?,
+        Some(token) => token.parse::<usize>().map_err(|_| invalid_token())?,
     };
     let end = items.len().min(start.saturating_add(limit));
     let page: Vec<Value> = items
         .get(start..end)
         .map(<[Value]>::to_vec)
         .unwrap_or_default();
-    let mut answer = Map::new();
-    answer.insert(member.into(), Value::Array(page));
-    if end < items.len() {
-        answer.insert("nextToken".into(), json!(end.to_string()));
-    }
-    Ok(Value::Object(answer))
+    let next = (end < items.len()).then(|| end.to_string());
+    Ok(listing(member, page, next))
 }
 
 async fn delete_version(api: &Api, input: &Value) -> Result<Value, ApiError> {
