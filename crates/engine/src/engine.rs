@@ -468,7 +468,7 @@ impl Engine {
             version: 0,
         };
         let record = next_record(&record, &started.execution, now);
-        let commit = build_commit(
+        let mut commit = build_commit(
             &record,
             None,
             Decided {
@@ -480,6 +480,12 @@ impl Engine {
             vec![],
             now,
         )?;
+        if let Some((version, alias)) = &origin {
+            let body = serde_json::json!({"version": version, "alias": alias}).to_string();
+            commit
+                .documents
+                .push((ORIGIN.to_string(), arn.clone(), body));
+        }
         match self.inner.store.commit(commit).await {
             Ok(()) => {}
             Err(store::Error::AlreadyExists { .. }) => {
@@ -493,15 +499,6 @@ impl Engine {
                 return Err(Error::ExecutionAlreadyExists { arn });
             }
             Err(e) => return Err(e.into()),
-        }
-        if let Some((version, alias)) = &origin {
-            // Written after the execution: a crash between the two loses only this detail of
-            // DescribeExecution, never the execution.
-            let body = serde_json::json!({"version": version, "alias": alias}).to_string();
-            self.inner
-                .store
-                .put_document(ORIGIN, &arn, body, None)
-                .await?;
         }
         let start_date = record.start_date;
         let terminal = record.status != "RUNNING";
@@ -882,7 +879,7 @@ fn build_commit(
         add_work: if terminal { Vec::new() } else { changes.add },
         done_work,
         clear_work: terminal,
-        documents: crate::map_runs::documents(record, map_runs)?,
+        documents: crate::map_runs::documents(record, map_runs),
     })
 }
 

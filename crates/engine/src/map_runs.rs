@@ -35,7 +35,7 @@ pub struct MapRun {
 pub(crate) fn documents(
     record: &ExecutionRecord,
     reports: &[MapRunReport],
-) -> Result<Vec<(String, String, String)>, Error> {
+) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for report in reports {
         let body = json!({
@@ -52,7 +52,7 @@ pub(crate) fn documents(
         }
         out.push((MAP_RUN.to_string(), report.arn.clone(), body.to_string()));
     }
-    Ok(out)
+    out
 }
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> Error {
