@@ -445,16 +445,7 @@ impl Engine {
 
     /// Adds or replaces tags on a state machine (at most [`MAX_TAGS`] in all).
     pub async fn tag_resource(&self, arn: &str, tags: &[(String, String)]) -> Result<(), Error> {
-        self.describe_state_machine(arn).await?;
-        loop {
-            let current = self.store().get_document(TAGS, arn).await?;
-            let mut map: Map<String, Value> = match &current {
-                Some(document) => match body(document)? {
-                    Value::Object(map) => map,
-                    _ => Map::new(),
-                },
-                None => Map::new(),
-            };
+        self.edit_tags(arn, |map| {
             for (key, value) in tags {
                 map.insert(key.clone(), Value::String(value.clone()));
             }
@@ -463,6 +454,44 @@ impl Engine {
                     code: "TooManyTags",
                     message: format!("Too many tags: a resource may have at most {MAX_TAGS}"),
                 });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes tags by key.
+    pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), Error> {
+        self.edit_tags(arn, |map| {
+            for key in keys {
+                map.shift_remove(key);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads a state machine's tags, applies `edit` and writes them back at the version read,
+    /// trying again when someone else wrote them in between. No tags before and none after
+    /// writes nothing.
+    async fn edit_tags(
+        &self,
+        arn: &str,
+        edit: impl Fn(&mut Map<String, Value>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.describe_state_machine(arn).await?;
+        loop {
+            let current = self.store().get_document(TAGS, arn).await?;
+            let mut map = match &current {
+                Some(document) => match body(document)? {
+                    Value::Object(map) => map,
+                    _ => Map::new(),
+                },
+                None => Map::new(),
+            };
+            edit(&mut map)?;
+            if current.is_none() && map.is_empty() {
+                return Ok(());
             }
             let written = self
                 .store()
@@ -476,36 +505,6 @@ impl Engine {
             match written {
                 Ok(_) => return Ok(()),
                 Err(store::Error::Conflict { .. } | store::Error::AlreadyExists { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    /// Removes tags by key.
-    pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), Error> {
-        self.describe_state_machine(arn).await?;
-        loop {
-            let Some(current) = self.store().get_document(TAGS, arn).await? else {
-                return Ok(());
-            };
-            let Value::Object(mut map) = body(&current)? else {
-                return Ok(());
-            };
-            for key in keys {
-                map.shift_remove(key);
-            }
-            match self
-                .store()
-                .put_document(
-                    TAGS,
-                    arn,
-                    Value::Object(map).to_string(),
-                    Some(current.version),
-                )
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(store::Error::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
