@@ -5,6 +5,7 @@
 //! answers are JSON, errors are `{"__type": code, "message": text}` with HTTP 400 (the caller's
 //! mistake) or 500 (weir's), as AWS answers them. Timestamps are epoch seconds.
 
+mod activities;
 mod error;
 mod sfn;
 pub mod sigv4;

@@ -50,28 +50,15 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
         "UntagResource" => untag_resource(api, input).await,
         "ListTagsForResource" => list_tags(api, input).await,
         "TestState" => test_state(input),
-        other if KNOWN.contains(&other) => Err(ApiError::new(
-            "UnsupportedOperation",
-            format!("weir does not implement {other} yet."),
-        )),
-        other => Err(ApiError::new(
-            "UnknownOperationException",
-            format!("Unknown operation: AWSStepFunctions.{other}"),
-        )),
+        other => match crate::activities::call(api, other, input).await {
+            Some(answer) => answer,
+            None => Err(ApiError::new(
+                "UnknownOperationException",
+                format!("Unknown operation: AWSStepFunctions.{other}"),
+            )),
+        },
     }
 }
-
-/// Step Functions operations weir knows of but does not serve yet.
-const KNOWN: &[&str] = &[
-    "CreateActivity",
-    "DeleteActivity",
-    "DescribeActivity",
-    "GetActivityTask",
-    "ListActivities",
-    "SendTaskFailure",
-    "SendTaskHeartbeat",
-    "SendTaskSuccess",
-];
 
 fn machine_type(input: &Value) -> Result<bool, ApiError> {
     match optional(input, "type")? {
@@ -509,7 +496,7 @@ fn test_state(input: &Value) -> Result<Value, ApiError> {
 }
 
 /// A `[{key, value}]` tag list member.
-fn tag_list(input: &Value, member: &str) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn tag_list(input: &Value, member: &str) -> Result<Vec<(String, String)>, ApiError> {
     let Some(list) = input.get(member).filter(|v| !v.is_null()) else {
         return Ok(Vec::new());
     };
@@ -598,7 +585,7 @@ async fn list_versions(api: &Api, input: &Value) -> Result<Value, ApiError> {
 }
 
 /// One page of an in-memory listing, `nextToken` being the offset.
-fn page_of(input: &Value, member: &str, items: Vec<Value>) -> Result<Value, ApiError> {
+pub(crate) fn page_of(input: &Value, member: &str, items: Vec<Value>) -> Result<Value, ApiError> {
     let limit = page_size(input)?;
     let start = match optional(input, "nextToken")? {
         None => 0,

@@ -456,6 +456,14 @@ impl StateMachine {
         StateMachine::load(&value, options)
     }
 
+    /// Every Task state's `Resource`, with the state's name and the resource's location in the
+    /// definition (`/States/Fetch/Resource`, `/States/Each/ItemProcessor/States/Load/Resource`).
+    pub fn task_resources(&self) -> Vec<TaskResource<'_>> {
+        let mut out = Vec::new();
+        collect_resources(&self.scope, "", &mut out);
+        out
+    }
+
     /// Walks the scopes to the one a thread runs in: `[(state, branch), ...]` from the top.
     pub fn scope_at(&self, path: &[(String, usize)]) -> Option<&Scope> {
         let mut scope = &self.scope;
@@ -467,6 +475,39 @@ impl StateMachine {
             };
         }
         Some(scope)
+    }
+}
+
+/// A Task state's `Resource` and where it is ([`StateMachine::task_resources`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskResource<'d> {
+    /// The Task state's name.
+    pub state: &'d str,
+    /// Its `Resource`.
+    pub resource: &'d str,
+    /// The JSON pointer of the `Resource` field.
+    pub location: String,
+}
+
+fn collect_resources<'d>(scope: &'d Scope, at: &str, out: &mut Vec<TaskResource<'d>>) {
+    for state in &scope.states {
+        let here = format!("{at}/States/{}", state.name);
+        match &state.kind {
+            StateKind::Task(task) => out.push(TaskResource {
+                state: &state.name,
+                resource: &task.resource,
+                location: format!("{here}/Resource"),
+            }),
+            StateKind::Parallel(p) => {
+                for (i, branch) in p.branches.iter().enumerate() {
+                    collect_resources(branch, &format!("{here}/Branches/{i}"), out);
+                }
+            }
+            StateKind::Map(m) => {
+                collect_resources(&m.processor, &format!("{here}/ItemProcessor"), out);
+            }
+            _ => {}
+        }
     }
 }
 

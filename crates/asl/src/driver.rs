@@ -152,7 +152,10 @@ impl<'d> Runner<'d> {
                     (at, Event::TimerFired { thread, wake })
                 }
                 Command::ExecutionTimeout { at } => (at, Event::TimedOut),
-                Command::CancelTask { .. } => continue,
+                Command::TaskTimer { thread, wake, at } => {
+                    (at, Event::TaskTimerFired { thread, wake })
+                }
+                Command::CancelTask { .. } | Command::CancelTaskTimer { .. } => continue,
             };
             self.slots.push(Some(event));
             self.queue.push(Reverse(Pending {

@@ -31,8 +31,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 pub(crate) mod jsonata_fields;
 pub mod redrive;
+pub mod token;
 
 pub use redrive::{NotRedrivable, Stopped, redrivable};
+pub use token::TaskToken;
 
 /// The largest payload (state input or output, task result) AWS accepts: 256 KiB.
 pub const PAYLOAD_LIMIT: usize = 262_144;
@@ -180,6 +182,15 @@ pub enum Blocked {
     Task {
         /// The wake id the answer must echo.
         wake: u64,
+        /// When the task times out (`TimeoutSeconds` below AWS's default).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_at: Option<Timestamp>,
+        /// `HeartbeatSeconds`, and when the next heartbeat is due.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat: Option<Heartbeat>,
+        /// Whether the task's call was recorded as submitted (`TaskSubmitted`, once).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        submitted: bool,
     },
     /// A Wait state's timer.
     Wait {
@@ -193,6 +204,16 @@ pub enum Blocked {
     },
     /// The branches or iterations of a Parallel or Map state.
     Children(FanOut),
+}
+
+/// A task's heartbeat: the longest silence allowed (`HeartbeatSeconds`) and when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Heartbeat {
+    /// `HeartbeatSeconds`.
+    pub seconds: u64,
+    /// The task fails with `States.HeartbeatTimeout` at this time unless a heartbeat (or its
+    /// result) arrives first.
+    pub due: Timestamp,
 }
 
 /// Whether a fan-out runs Parallel branches or Map iterations.
@@ -357,6 +378,14 @@ pub struct Execution {
 }
 
 impl Execution {
+    /// Whether the task attempt with this thread and wake id still waits for its answer (a
+    /// callback for it would be heard).
+    pub fn waits_for_task(&self, thread: ThreadId, wake: u64) -> bool {
+        self.threads
+            .get(&thread)
+            .is_some_and(|t| matches!(t.blocked, Blocked::Task { wake: w, .. } if w == wake))
+    }
+
     /// A new execution that has not started: feed it [`Event::Start`].
     pub fn new(info: ExecutionInfo) -> Self {
         Execution {
@@ -434,6 +463,41 @@ pub enum Event {
     /// A caller redrives a failed, timed-out or aborted execution (`RedriveExecution`). Ignored
     /// unless [`redrivable`] allows it at the event's time.
     Redrive,
+    /// A task's deadline timer fired ([`Command::TaskTimer`]): the task fails with
+    /// `States.Timeout` or `States.HeartbeatTimeout` if that deadline has passed by now, and the
+    /// event is ignored otherwise (a heartbeat moved it).
+    TaskTimerFired {
+        /// The thread that runs the task.
+        thread: ThreadId,
+        /// The wake id of the task.
+        wake: u64,
+    },
+    /// A heartbeat for a waiting task (`SendTaskHeartbeat`): its heartbeat deadline starts over.
+    TaskHeartbeat {
+        /// The thread that runs the task.
+        thread: ThreadId,
+        /// The wake id of the task.
+        wake: u64,
+    },
+    /// The integration call of a `.waitForTaskToken` task answered: the task now waits for its
+    /// token (recorded as `TaskSubmitted`).
+    TaskSubmitted {
+        /// The thread that runs the task.
+        thread: ThreadId,
+        /// The wake id of the task.
+        wake: u64,
+        /// What the integration answered.
+        output: Value,
+    },
+    /// A worker took an activity task (`GetActivityTask`), recorded as `ActivityStarted`.
+    ActivityStarted {
+        /// The thread that runs the task.
+        thread: ThreadId,
+        /// The wake id of the task.
+        wake: u64,
+        /// The worker's name, if it gave one.
+        worker_name: Option<String>,
+    },
 }
 
 /// A task to run.
@@ -479,7 +543,26 @@ pub enum Command {
         /// When to fire.
         at: Timestamp,
     },
-    /// A task is no longer wanted (its branch was aborted); cancelling it is best effort.
+    /// Fire [`Event::TaskTimerFired`] at `at`: a task's `TimeoutSeconds` or heartbeat deadline.
+    TaskTimer {
+        /// The thread that runs the task.
+        thread: ThreadId,
+        /// The wake id of the task.
+        wake: u64,
+        /// When to fire.
+        at: Timestamp,
+    },
+    /// A task's deadline ([`Command::TaskTimer`]) is no longer needed: the task ended.
+    CancelTaskTimer {
+        /// The thread that ran the task.
+        thread: ThreadId,
+        /// The wake id of the task.
+        wake: u64,
+        /// The deadline the timer was armed for.
+        at: Timestamp,
+    },
+    /// A task is no longer wanted (its branch was aborted, it timed out); cancelling it is best
+    /// effort.
     CancelTask {
         /// The thread that waited.
         thread: ThreadId,
@@ -635,7 +718,18 @@ fn is_lambda_function_arn(resource: &str) -> bool {
     resource.starts_with("arn:aws:lambda:") && resource.contains(":function:")
 }
 
-fn is_activity_arn(resource: &str) -> bool {
+/// The suffix of a resource whose task waits for its token (`SendTaskSuccess`/`Failure`).
+pub const WAIT_FOR_TASK_TOKEN: &str = ".waitForTaskToken";
+
+/// `at` plus `seconds`, or the end of time.
+fn after(at: Timestamp, seconds: u64) -> Timestamp {
+    let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+    at.saturating_add(SignedDuration::from_secs(seconds))
+        .unwrap_or(Timestamp::MAX)
+}
+
+/// Whether a resource is an activity ARN (`arn:aws:states:REGION:ACCOUNT:activity:NAME`).
+pub fn is_activity_arn(resource: &str) -> bool {
     resource.starts_with("arn:aws:states:") && resource.contains(":activity:")
 }
 
@@ -743,6 +837,34 @@ impl<'d> Run<'d> {
                     _ => {}
                 }
             }
+            Event::TaskTimerFired { thread, wake } => self.task_deadline(thread, wake),
+            Event::TaskHeartbeat { thread, wake } => self.task_heartbeat(thread, wake),
+            Event::TaskSubmitted {
+                thread,
+                wake,
+                output,
+            } => {
+                if self.waits_for_task(thread, wake) {
+                    self.task_submitted(thread, output);
+                }
+            }
+            Event::ActivityStarted {
+                thread,
+                wake,
+                worker_name,
+            } => {
+                if self.waits_for_task(thread, wake) {
+                    self.emit(
+                        Some(thread),
+                        "ActivityStarted",
+                        Some(history::details(
+                            "activityStartedEventDetails",
+                            &[("workerName", worker_name.map(Value::String))],
+                        )),
+                    );
+                    self.task_heartbeat(thread, wake);
+                }
+            }
             Event::TimedOut if self.stale_timeout() => {}
             Event::TimedOut => {
                 self.cancel_all();
@@ -803,7 +925,7 @@ impl<'d> Run<'d> {
 
     fn waits_for_task(&self, tid: ThreadId, wake: u64) -> bool {
         self.thread(tid)
-            .is_some_and(|t| matches!(t.blocked, Blocked::Task { wake: w } if w == wake))
+            .is_some_and(|t| matches!(t.blocked, Blocked::Task { wake: w, .. } if w == wake))
     }
 
     fn start(&mut self) {
@@ -1127,8 +1249,17 @@ impl<'d> Run<'d> {
             // A fixed Result ignores the effective input, and `$` always selects: skip the copy.
             return Body::Result(result.clone());
         }
+        // A `.waitForTaskToken` task learns its wake id first: its token names it.
+        let token_wake = match &state.kind {
+            StateKind::Task(task) if task.resource.ends_with(WAIT_FOR_TASK_TOKEN) => {
+                Some(self.exec.fresh_id())
+            }
+            _ => None,
+        };
         let context = if state.uses_context {
-            self.context(tid, state, None)
+            let token =
+                token_wake.map(|wake| TaskToken::new(&self.exec.info.arn, tid, wake).encode());
+            self.context(tid, state, token.as_deref())
         } else {
             Value::Null
         };
@@ -1191,14 +1322,7 @@ impl<'d> Run<'d> {
                     Ok(v) => v,
                     Err(f) => return Body::Failed(f),
                 };
-                self.schedule_task(
-                    tid,
-                    state,
-                    task.resource.as_str(),
-                    params,
-                    timeout,
-                    heartbeat,
-                );
+                self.schedule_task(tid, state, params, timeout, heartbeat, token_wake);
                 Body::Blocked
             }
             StateKind::Choice(choice) => {
@@ -1526,18 +1650,32 @@ impl<'d> Run<'d> {
         &mut self,
         tid: ThreadId,
         state: &State,
-        resource: &str,
         params: Value,
         timeout: u64,
         heartbeat: Option<u64>,
+        wake: Option<u64>,
     ) {
-        let wake = self.exec.fresh_id();
+        let StateKind::Task(task) = &state.kind else {
+            return;
+        };
+        let resource = task.resource.as_str();
+        let wake = wake.unwrap_or_else(|| self.exec.fresh_id());
         let (label, attempt, entered) = match self.thread(tid) {
             Some(t) => (t.label.clone(), t.retry_count, t.entered_event_id),
             None => return,
         };
+        let timeout_at = (timeout < DEFAULT_TASK_TIMEOUT_SECONDS).then(|| after(self.now, timeout));
+        let beat = heartbeat.map(|seconds| Heartbeat {
+            seconds,
+            due: after(self.now, seconds),
+        });
         if let Some(t) = self.thread_mut(tid) {
-            t.blocked = Blocked::Task { wake };
+            t.blocked = Blocked::Task {
+                wake,
+                timeout_at,
+                heartbeat: beat,
+                submitted: false,
+            };
         }
         let timeout_field = (timeout != DEFAULT_TASK_TIMEOUT_SECONDS).then(|| Value::from(timeout));
         if is_lambda_function_arn(resource) {
@@ -1623,6 +1761,123 @@ impl<'d> Run<'d> {
             heartbeat_seconds: heartbeat,
             attempt,
         }));
+        for at in timeout_at.into_iter().chain(beat.map(|b| b.due)) {
+            self.commands.push(Command::TaskTimer {
+                thread: tid,
+                wake,
+                at,
+            });
+        }
+    }
+
+    /// Marks a thread's task as answered and drops the timers of its deadlines.
+    fn release_task(&mut self, tid: ThreadId) {
+        let Some(t) = self.thread_mut(tid) else {
+            return;
+        };
+        if let Blocked::Task {
+            wake,
+            timeout_at,
+            heartbeat,
+            ..
+        } = std::mem::replace(&mut t.blocked, Blocked::Ready)
+        {
+            self.cancel_deadlines(tid, wake, timeout_at, heartbeat);
+        }
+    }
+
+    fn cancel_deadlines(
+        &mut self,
+        tid: ThreadId,
+        wake: u64,
+        timeout_at: Option<Timestamp>,
+        heartbeat: Option<Heartbeat>,
+    ) {
+        for at in timeout_at.into_iter().chain(heartbeat.map(|b| b.due)) {
+            self.commands.push(Command::CancelTaskTimer {
+                thread: tid,
+                wake,
+                at,
+            });
+        }
+    }
+
+    /// A task's deadline timer fired: fails the task if a deadline has passed.
+    fn task_deadline(&mut self, tid: ThreadId, wake: u64) {
+        let Some(Blocked::Task {
+            wake: w,
+            timeout_at,
+            heartbeat,
+            ..
+        }) = self.thread(tid).map(|t| &t.blocked)
+        else {
+            return;
+        };
+        if *w != wake {
+            return;
+        }
+        let error = if timeout_at.is_some_and(|at| at <= self.now) {
+            names::TIMEOUT
+        } else if heartbeat.is_some_and(|h| h.due <= self.now) {
+            names::HEARTBEAT_TIMEOUT
+        } else {
+            return;
+        };
+        self.commands
+            .push(Command::CancelTask { thread: tid, wake });
+        self.task_failed(tid, Failure::new(error, ""));
+    }
+
+    /// A sign of life from a waiting task: its heartbeat deadline starts over.
+    fn task_heartbeat(&mut self, tid: ThreadId, wake: u64) {
+        let now = self.now;
+        let Some(Blocked::Task {
+            wake: w,
+            heartbeat: Some(beat),
+            ..
+        }) = self.thread_mut(tid).map(|t| &mut t.blocked)
+        else {
+            return;
+        };
+        if *w != wake {
+            return;
+        }
+        beat.due = after(now, beat.seconds);
+        let at = beat.due;
+        self.commands.push(Command::TaskTimer {
+            thread: tid,
+            wake,
+            at,
+        });
+    }
+
+    /// The integration call of a `.waitForTaskToken` (or `.sync`) task answered; recorded once
+    /// even if a crash makes the call answer twice.
+    fn task_submitted(&mut self, tid: ThreadId, output: Value) {
+        match self.thread_mut(tid).map(|t| &mut t.blocked) {
+            Some(Blocked::Task { submitted, .. }) if !*submitted => *submitted = true,
+            _ => return,
+        }
+        let Some(state) = self.state_of(tid) else {
+            return;
+        };
+        let StateKind::Task(task) = &state.kind else {
+            return;
+        };
+        let (resource_type, short) = resource_parts(&task.resource);
+        self.emit(
+            Some(tid),
+            "TaskSubmitted",
+            Some(history::details(
+                "taskSubmittedEventDetails",
+                &[
+                    ("output", Some(output)),
+                    ("outputDetails", Some(history::truncated_false())),
+                    ("resource", Some(Value::String(short))),
+                    ("resourceType", Some(Value::String(resource_type))),
+                ],
+            )),
+        );
     }
 
     fn task_succeeded(&mut self, tid: ThreadId, output: Value) {
@@ -1632,9 +1887,7 @@ impl<'d> Run<'d> {
         let StateKind::Task(task) = &state.kind else {
             return;
         };
-        if let Some(t) = self.thread_mut(tid) {
-            t.blocked = Blocked::Ready;
-        }
+        self.release_task(tid);
         let (resource_type, short) = resource_parts(&task.resource);
         let too_big = json_len(&output) > PAYLOAD_LIMIT;
         if too_big {
@@ -1768,9 +2021,7 @@ impl<'d> Run<'d> {
         let StateKind::Task(task) = &state.kind else {
             return;
         };
-        if let Some(t) = self.thread_mut(tid) {
-            t.blocked = Blocked::Ready;
-        }
+        self.release_task(tid);
         self.record_task_failure(tid, &task.resource, &failure);
         self.fail(tid, failure);
     }
@@ -2304,9 +2555,16 @@ impl<'d> Run<'d> {
         self.abort_children(tid);
         if let Some(t) = self.exec.threads.remove(&tid) {
             match t.blocked {
-                Blocked::Task { wake } => self
-                    .commands
-                    .push(Command::CancelTask { thread: tid, wake }),
+                Blocked::Task {
+                    wake,
+                    timeout_at,
+                    heartbeat,
+                    ..
+                } => {
+                    self.cancel_deadlines(tid, wake, timeout_at, heartbeat);
+                    self.commands
+                        .push(Command::CancelTask { thread: tid, wake });
+                }
                 Blocked::Wait { .. }
                 | Blocked::Retry { .. }
                 | Blocked::Ready

@@ -40,6 +40,16 @@ impl Rng {
         (low as i128 + pick as i128) as i64
     }
 
+    /// A generator seeded by a text (FNV-1a of its bytes): the same key, the same sequence.
+    pub fn from_key(key: &str) -> Self {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in key.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        Rng::new(hash)
+    }
+
     /// A random (version 4) UUID in its hyphenated lowercase form.
     pub fn uuid(&mut self) -> String {
         let mut bytes = [0u8; 16];
@@ -55,6 +65,14 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_fixes_the_uuid() {
+        let id = Rng::from_key("arn:x/State/3/0").uuid();
+        assert_eq!(id, Rng::from_key("arn:x/State/3/0").uuid());
+        assert_ne!(id, Rng::from_key("arn:x/State/3/1").uuid());
+        assert_eq!(id.len(), 36);
+    }
 
     #[test]
     fn same_seed_same_sequence() {

@@ -7,10 +7,11 @@ use crate::task::{Handler, TaskRequest};
 use crate::work;
 use asl::definition::StateMachine;
 use asl::execution::{
-    Command, Event, Execution, ExecutionInfo, PAYLOAD_LIMIT, Status, TaskCommand, step,
+    Command, Event, Execution, ExecutionInfo, PAYLOAD_LIMIT, Status, TaskCommand, ThreadId,
+    is_activity_arn, step,
 };
 use asl::history::HistoryEvent;
-use asl::validate::ValidationOptions;
+use asl::validate::{Diagnostic, Severity, ValidationOptions};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use std::cmp::Reverse;
@@ -77,7 +78,7 @@ pub struct Engine {
     inner: Arc<Inner>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     tasks: Arc<dyn Handler>,
@@ -91,6 +92,8 @@ struct Inner {
     actors: Mutex<HashMap<String, mpsc::UnboundedSender<Message>>>,
     waiters: Mutex<HashMap<String, Vec<oneshot::Sender<ExecutionRecord>>>>,
     timers: mpsc::UnboundedSender<Timer>,
+    /// Activity tasks waiting for a worker, and workers waiting for a task.
+    pub(crate) activities: crate::activities::Dispatcher,
 }
 
 /// The latest revision of a machine, with its compiled definition.
@@ -108,12 +111,24 @@ pub(crate) struct Startable {
 const ORIGIN: &str = "execution-origin";
 
 /// One event for an execution's actor.
-struct Message {
-    event: Event,
+pub(crate) struct Message {
+    pub(crate) event: Event,
     /// The work item this event answers, deleted in the commit that consumes it.
-    work: Option<String>,
+    pub(crate) work: Option<String>,
+    /// The task attempt (thread, wake id) the event is for, when its sender needs to know
+    /// whether that attempt still waited ([`Delivered::task_waited`]).
+    pub(crate) task: Option<(ThreadId, u64)>,
     /// Who waits for the commit.
-    reply: Option<oneshot::Sender<Result<ExecutionRecord, Error>>>,
+    pub(crate) reply: Option<oneshot::Sender<Result<Delivered, Error>>>,
+}
+
+/// What the sender of an event learns once it is committed.
+pub(crate) struct Delivered {
+    /// The execution's row after the commit.
+    pub(crate) record: ExecutionRecord,
+    /// Whether the message's task attempt still waited when the event arrived (`false` when the
+    /// message names none).
+    pub(crate) task_waited: bool,
 }
 
 /// A timer the timer service fires.
@@ -131,7 +146,7 @@ struct Loaded {
     definition: Arc<StateMachine>,
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain maps behind, still usable.
     mutex
         .lock()
@@ -159,6 +174,7 @@ impl Engine {
             actors: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
             timers,
+            activities: crate::activities::Dispatcher::default(),
         });
         tokio::spawn(timer_service(Arc::downgrade(&inner), timer_rx));
         let engine = Engine { inner };
@@ -211,11 +227,7 @@ impl Engine {
         machine: NewStateMachine,
     ) -> Result<StateMachineRecord, Error> {
         check_name(&machine.name)?;
-        let options = ValidationOptions {
-            express: machine.express,
-        };
-        StateMachine::load_text(&machine.definition, &options)
-            .map_err(|diagnostics| Error::invalid_definition(diagnostics, &machine.definition))?;
+        self.check_definition(&machine.definition, machine.express)?;
         let arn = format!(
             "arn:aws:states:{}:{}:stateMachine:{}",
             self.inner.options.region, self.inner.options.account, machine.name
@@ -282,11 +294,7 @@ impl Engine {
             let current = self.describe_state_machine(arn).await?;
             let mut next = current.clone();
             if let Some(definition) = &definition {
-                let options = ValidationOptions {
-                    express: current.kind == "EXPRESS",
-                };
-                StateMachine::load_text(definition, &options)
-                    .map_err(|diagnostics| Error::invalid_definition(diagnostics, definition))?;
+                self.check_definition(definition, current.kind == "EXPRESS")?;
                 next.definition = definition.clone();
             }
             if let Some(role_arn) = &role_arn {
@@ -307,6 +315,42 @@ impl Engine {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// Checks a definition for a new machine or revision: valid ASL, and every Task's
+    /// `Resource` one this engine can run, so that nothing is discovered halfway through an
+    /// execution. Problems are reported as AWS reports invalid definitions, with the state and
+    /// the resource named.
+    fn check_definition(&self, text: &str, express: bool) -> Result<(), Error> {
+        let options = ValidationOptions { express };
+        let machine = StateMachine::load_text(text, &options)
+            .map_err(|diagnostics| Error::invalid_definition(diagnostics, text))?;
+        let unsupported: Vec<Diagnostic> = machine
+            .task_resources()
+            .into_iter()
+            .filter(|task| {
+                !is_activity_arn(task.resource)
+                    && !crate::nested::runs(task.resource)
+                    && !self.inner.tasks.supports(task.resource)
+            })
+            .map(|task| Diagnostic {
+                severity: Severity::Error,
+                code: "UNSUPPORTED_RESOURCE".to_string(),
+                message: format!(
+                    "State '{}' calls '{}', which weir cannot run: weir runs Lambda functions \
+                     registered with it (arn:aws:lambda:REGION:ACCOUNT:function:NAME, \
+                     arn:aws:states:::lambda:invoke), activities, \
+                     arn:aws:states:::states:startExecution and arn:aws:states:::http:invoke",
+                    task.state, task.resource
+                ),
+                location: Some(task.location),
+            })
+            .collect();
+        if unsupported.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::invalid_definition(unsupported, text))
         }
     }
 
@@ -625,16 +669,18 @@ impl Engine {
 
     /// Delivers an event to an execution and waits for the commit that handles it.
     pub(crate) async fn send(&self, arn: &str, event: Event) -> Result<ExecutionRecord, Error> {
-        let (reply, answer) = oneshot::channel();
-        self.inner.deliver(
-            arn,
-            Message {
-                event,
-                work: None,
-                reply: Some(reply),
-            },
-        );
-        answer.await.map_err(|_| store::Error::Closed)?
+        let delivered = self.inner.send(arn, event, None, None).await?;
+        Ok(delivered.record)
+    }
+
+    /// The engine's shared state, for the modules that deliver events of their own.
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    /// How the engine runs.
+    pub fn options(&self) -> &Options {
+        &self.inner.options
     }
 
     /// Waits until an execution has ended and returns its final row.
@@ -653,6 +699,28 @@ impl Engine {
 }
 
 impl Inner {
+    /// Delivers an event (answering work item `work`, about task attempt `task`) and waits for
+    /// the commit that handles it.
+    pub(crate) async fn send(
+        self: &Arc<Self>,
+        arn: &str,
+        event: Event,
+        work: Option<String>,
+        task: Option<(ThreadId, u64)>,
+    ) -> Result<Delivered, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.deliver(
+            arn,
+            Message {
+                event,
+                work,
+                task,
+                reply: Some(reply),
+            },
+        );
+        answer.await.map_err(|_| store::Error::Closed)?
+    }
+
     /// The compiled definition of one revision, parsed once.
     async fn definition(&self, arn: &str, revision: u64) -> Result<Arc<StateMachine>, Error> {
         let key = (arn.to_string(), revision);
@@ -719,7 +787,7 @@ impl Inner {
     }
 
     /// Sends an event to an execution's actor, starting one if none is running.
-    fn deliver(self: &Arc<Self>, arn: &str, message: Message) {
+    pub(crate) fn deliver(self: &Arc<Self>, arn: &str, message: Message) {
         let mut actors = lock(&self.actors);
         let message = match actors.get(arn) {
             Some(tx) => match tx.send(message) {
@@ -739,7 +807,9 @@ impl Inner {
     fn carry_out(self: &Arc<Self>, arn: &str, command: Command) {
         if let Some((event, work)) = work::timer_event(arn, &command) {
             let due = match command {
-                Command::StartTimer { at, .. } | Command::ExecutionTimeout { at } => at,
+                Command::StartTimer { at, .. }
+                | Command::ExecutionTimeout { at }
+                | Command::TaskTimer { at, .. } => at,
                 _ => self.clock.now(),
             };
             let _ = self.timers.send(Timer {
@@ -755,19 +825,24 @@ impl Inner {
         }
     }
 
-    /// Runs one task attempt and delivers its answer; a task that outlives its `TimeoutSeconds`
-    /// is answered with `States.Timeout` (the late answer is then ignored).
+    /// Runs one task attempt and delivers its answer. Activities wait for a worker; nested
+    /// executions run on this engine; everything else goes to the handler. Deadlines
+    /// (`TimeoutSeconds`, `HeartbeatSeconds`) are durable timers of their own
+    /// ([`Command::TaskTimer`]), so a late answer is simply ignored.
     fn run_task(self: &Arc<Self>, arn: &str, task: TaskCommand) {
-        let work_id = work::task_id(arn, task.thread, task.wake);
-        if let Some((due, event)) = crate::task::timeout(&task, self.clock.now()) {
-            let _ = self.timers.send(Timer {
-                due,
-                arn: arn.to_string(),
-                event,
-                work: Some(work_id.clone()),
-            });
+        if is_activity_arn(&task.resource) {
+            self.activities.offer(arn, task);
+            return;
         }
-        let answer = self.tasks.call(TaskRequest::of(arn, &task));
+        let work_id = work::task_id(arn, task.thread, task.wake);
+        let answer = if crate::nested::runs(&task.resource) {
+            let engine = Engine {
+                inner: self.clone(),
+            };
+            crate::nested::run(engine, arn.to_string(), task.clone())
+        } else {
+            self.tasks.call(TaskRequest::of(arn, &task))
+        };
         let inner = self.clone();
         let arn = arn.to_string();
         tokio::spawn(async move {
@@ -777,6 +852,7 @@ impl Inner {
                 Message {
                     event,
                     work: Some(work_id),
+                    task: None,
                     reply: None,
                 },
             );
@@ -930,10 +1006,13 @@ async fn actor(
             continue;
         };
         match decide(&inner, current, &mut batch).await {
-            Ok(commands) => {
-                for message in batch {
+            Ok((commands, waited)) => {
+                for (message, task_waited) in batch.into_iter().zip(waited) {
                     if let Some(reply) = message.reply {
-                        let _ = reply.send(Ok(current.record.clone()));
+                        let _ = reply.send(Ok(Delivered {
+                            record: current.record.clone(),
+                            task_waited,
+                        }));
                     }
                 }
                 if current.record.status != "RUNNING" {
@@ -981,20 +1060,25 @@ fn requeue(inner: &Arc<Inner>, arn: &str, batch: Vec<Message>) {
 }
 
 /// Steps every event of a batch, commits the result once, and returns the commands to carry
-/// out. On error nothing changed in memory.
+/// out, with whether each message's task attempt still waited. On error nothing changed in
+/// memory.
 async fn decide(
     inner: &Arc<Inner>,
     current: &mut Loaded,
     batch: &mut [Message],
-) -> Result<Vec<Command>, Error> {
+) -> Result<(Vec<Command>, Vec<bool>), Error> {
     let now = inner.clock.now();
     let mut execution = current.execution.clone();
     let mut events = Vec::new();
     let mut commands = Vec::new();
     let mut map_runs = Vec::new();
     let mut done = Vec::new();
+    let mut waited = Vec::with_capacity(batch.len());
     for message in batch.iter_mut() {
         done.extend(message.work.take());
+        waited.push(message.task.is_some_and(|(thread, wake)| {
+            execution.status == Status::Running && execution.waits_for_task(thread, wake)
+        }));
         if execution.status != Status::Running && !matches!(message.event, Event::Redrive) {
             continue;
         }
@@ -1006,8 +1090,8 @@ async fn decide(
         commands.extend(stepped.commands);
         map_runs.extend(stepped.map_runs);
     }
-    if events.is_empty() && done.is_empty() && map_runs.is_empty() {
-        return Ok(Vec::new());
+    if events.is_empty() && done.is_empty() && map_runs.is_empty() && commands.is_empty() {
+        return Ok((Vec::new(), waited));
     }
     let record = next_record(&current.record, &execution, now);
     let commit = build_commit(
@@ -1034,7 +1118,7 @@ async fn decide(
     if current.record.status != "RUNNING" {
         commands.retain(|command| !matches!(command, Command::RunTask(_)));
     }
-    Ok(commands)
+    Ok((commands, waited))
 }
 
 /// Fires timers when they are due, on the engine's clock.
@@ -1074,6 +1158,7 @@ async fn timer_service(inner: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Timer
                         inner.deliver(&timer.arn, Message {
                             event: timer.event,
                             work: timer.work,
+                            task: None,
                             reply: None,
                         });
                     }

@@ -114,9 +114,6 @@ impl Engine {
             for command in stepped.commands {
                 match command {
                     Command::RunTask(task) => {
-                        if let Some((due, timeout)) = crate::task::timeout(&task, clock.now()) {
-                            timers.push(spawn_timer(self, &tx, due, timeout));
-                        }
                         let answer = self.tasks().call(TaskRequest::of(&arn, &task));
                         let tx = tx.clone();
                         tokio::spawn(async move {
@@ -134,7 +131,15 @@ impl Engine {
                     Command::ExecutionTimeout { at } => {
                         timers.push(spawn_timer(self, &tx, at, Event::TimedOut));
                     }
-                    Command::CancelTask { .. } => {}
+                    Command::TaskTimer { thread, wake, at } => {
+                        timers.push(spawn_timer(
+                            self,
+                            &tx,
+                            at,
+                            Event::TaskTimerFired { thread, wake },
+                        ));
+                    }
+                    Command::CancelTask { .. } | Command::CancelTaskTimer { .. } => {}
                 }
             }
             next = tokio::select! {

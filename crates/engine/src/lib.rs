@@ -16,15 +16,20 @@
 //!   idempotency keys because a crash can deliver them twice.
 //! - **Express** executions run in memory through the same `step`, with no store.
 
+mod activities;
+mod callbacks;
 mod clock;
 mod engine;
 mod error;
 mod express;
 mod map_runs;
+mod nested;
 mod resources;
 mod task;
 mod work;
 
+pub use activities::{ActivityRecord, ActivityTask};
+pub use callbacks::{MAX_CAUSE_LENGTH, MAX_ERROR_LENGTH};
 pub use clock::{Clock, ManualClock, ScaledClock, SystemClock};
 pub use engine::{Engine, NewStateMachine, Options, StartedExecution};
 pub use error::Error;

@@ -15,7 +15,7 @@ use store::Document;
 
 const VERSION: &str = "version";
 const ALIAS: &str = "alias";
-const TAGS: &str = "tags";
+pub(crate) const TAGS: &str = "tags";
 
 /// The most tags a resource may carry (AWS: 50).
 pub const MAX_TAGS: usize = 50;
@@ -479,7 +479,7 @@ impl Engine {
         arn: &str,
         edit: impl Fn(&mut Map<String, Value>) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        self.describe_state_machine(arn).await?;
+        self.check_taggable(arn).await?;
         loop {
             let current = self.store().get_document(TAGS, arn).await?;
             let mut map = match &current {
@@ -512,7 +512,7 @@ impl Engine {
 
     /// A resource's tags, in the order they were first set.
     pub async fn list_tags(&self, arn: &str) -> Result<Vec<(String, String)>, Error> {
-        self.describe_state_machine(arn).await?;
+        self.check_taggable(arn).await?;
         let Some(document) = self.store().get_document(TAGS, arn).await? else {
             return Ok(Vec::new());
         };
@@ -523,6 +523,15 @@ impl Engine {
             .into_iter()
             .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
             .collect())
+    }
+
+    /// Fails unless `arn` is a resource that takes tags (a state machine or an activity).
+    async fn check_taggable(&self, arn: &str) -> Result<(), Error> {
+        if asl::execution::is_activity_arn(arn) {
+            self.describe_activity(arn).await.map(drop)
+        } else {
+            self.describe_state_machine(arn).await.map(drop)
+        }
     }
 
     /// Deletes a machine's versions, aliases and tags (the machine is being deleted).

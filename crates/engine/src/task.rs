@@ -3,8 +3,7 @@
 //! behind the same trait.
 
 use crate::BoxFuture;
-use asl::execution::{DEFAULT_TASK_TIMEOUT_SECONDS, Event, TaskCommand};
-use jiff::{SignedDuration, Timestamp};
+use asl::execution::{Event, TaskCommand, WAIT_FOR_TASK_TOKEN};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
@@ -27,7 +26,7 @@ pub struct TaskRequest {
     /// The attempt number (0 for the first).
     pub attempt: u64,
     /// The state's `TimeoutSeconds` (AWS's default when the definition gives none); the engine
-    /// fails the attempt with `States.Timeout` when it runs longer.
+    /// fails the attempt with `States.Timeout` when it runs longer, and ignores a later answer.
     pub timeout_seconds: u64,
 }
 
@@ -46,28 +45,16 @@ impl TaskRequest {
     }
 }
 
-/// When a task started at `now` times out and the event that says so, if its state sets a
-/// `TimeoutSeconds` below AWS's default.
-pub(crate) fn timeout(task: &TaskCommand, now: Timestamp) -> Option<(Timestamp, Event)> {
-    if task.timeout_seconds >= DEFAULT_TASK_TIMEOUT_SECONDS {
-        return None;
-    }
-    let seconds = i64::try_from(task.timeout_seconds).unwrap_or(i64::MAX);
-    let due = now
-        .saturating_add(SignedDuration::from_secs(seconds))
-        .unwrap_or(Timestamp::MAX);
-    let event = Event::TaskFailed {
-        thread: task.thread,
-        wake: task.wake,
-        error: asl::error::names::TIMEOUT.to_string(),
-        cause: String::new(),
-    };
-    Some((due, event))
-}
-
-/// The event that answers a task with its handler's result.
+/// The event that answers a task with its handler's result. For a `.waitForTaskToken` task the
+/// handler only made the call that hands out the token: its result is recorded as submitted and
+/// the task goes on waiting for `SendTaskSuccess` or `SendTaskFailure`.
 pub(crate) fn answer(task: &TaskCommand, result: Result<Value, TaskFailure>) -> Event {
     match result {
+        Ok(output) if task.resource.ends_with(WAIT_FOR_TASK_TOKEN) => Event::TaskSubmitted {
+            thread: task.thread,
+            wake: task.wake,
+            output,
+        },
         Ok(output) => Event::TaskSucceeded {
             thread: task.thread,
             wake: task.wake,
@@ -105,6 +92,14 @@ impl TaskFailure {
 pub trait Handler: Send + Sync {
     /// Runs one attempt and returns its result or failure.
     fn call(&self, request: TaskRequest) -> BoxFuture<'static, Result<Value, TaskFailure>>;
+
+    /// Whether this handler runs tasks with this `Resource`; the engine refuses a definition
+    /// that calls a resource nothing runs. Activities and `states:startExecution` are the
+    /// engine's own and never reach a handler.
+    fn supports(&self, resource: &str) -> bool {
+        let _ = resource;
+        true
+    }
 }
 
 /// A handler made from an async function.
@@ -149,6 +144,10 @@ impl Handlers {
 }
 
 impl Handler for Handlers {
+    fn supports(&self, resource: &str) -> bool {
+        self.by_resource.contains_key(resource)
+    }
+
     fn call(&self, request: TaskRequest) -> BoxFuture<'static, Result<Value, TaskFailure>> {
         match self.by_resource.get(&request.resource) {
             Some(handler) => handler.call(request),

@@ -18,6 +18,12 @@ pub fn timer_id(arn: &str, thread: ThreadId, wake: u64) -> String {
     format!("{arn}|timer|{thread}|{wake}")
 }
 
+/// The id of the work item of a task's deadline (`TimeoutSeconds` or a heartbeat deadline). A
+/// heartbeat arms a new one each time, so the deadline is part of the id.
+pub fn task_timer_id(arn: &str, thread: ThreadId, wake: u64, at: Timestamp) -> String {
+    format!("{arn}|tasktimer|{thread}|{wake}|{}", at.as_millisecond())
+}
+
 /// The id of the work item of the execution's `TimeoutSeconds`.
 pub fn timeout_id(arn: &str) -> String {
     format!("{arn}|timeout")
@@ -41,8 +47,15 @@ pub fn changes(arn: &str, now: Timestamp, commands: &[Command]) -> Result<WorkCh
             Command::RunTask(task) => (task_id(arn, task.thread, task.wake), now),
             Command::StartTimer { thread, wake, at } => (timer_id(arn, *thread, *wake), *at),
             Command::ExecutionTimeout { at } => (timeout_id(arn), *at),
+            Command::TaskTimer { thread, wake, at } => {
+                (task_timer_id(arn, *thread, *wake, *at), *at)
+            }
             Command::CancelTask { thread, wake } => {
                 out.done.push(task_id(arn, *thread, *wake));
+                continue;
+            }
+            Command::CancelTaskTimer { thread, wake, at } => {
+                out.done.push(task_timer_id(arn, *thread, *wake, *at));
                 continue;
             }
         };
@@ -73,6 +86,13 @@ pub fn timer_event(arn: &str, command: &Command) -> Option<(Event, String)> {
             timer_id(arn, *thread, *wake),
         )),
         Command::ExecutionTimeout { .. } => Some((Event::TimedOut, timeout_id(arn))),
-        Command::RunTask(_) | Command::CancelTask { .. } => None,
+        Command::TaskTimer { thread, wake, at } => Some((
+            Event::TaskTimerFired {
+                thread: *thread,
+                wake: *wake,
+            },
+            task_timer_id(arn, *thread, *wake, *at),
+        )),
+        Command::RunTask(_) | Command::CancelTask { .. } | Command::CancelTaskTimer { .. } => None,
     }
 }

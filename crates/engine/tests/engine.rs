@@ -6,50 +6,19 @@
 //! state records), not from what the engine printed.
 
 use engine::{
-    Clock, Engine, Handlers, ManualClock, NewStateMachine, Options, SystemClock, TaskFailure,
-    handler_fn,
+    Engine, Handlers, ManualClock, NewStateMachine, SystemClock, TaskFailure, handler_fn,
 };
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use store::{ExecutionFilter, Store};
-use store_sqlite::SqliteStore;
+use store::ExecutionFilter;
+
+mod support;
+
+use support::{create, engine_with, open, t0, types};
 
 const RESOURCE: &str = "arn:aws:states:::lambda:invoke";
-
-fn open(dir: &tempfile::TempDir) -> Arc<dyn Store> {
-    Arc::new(
-        SqliteStore::open(
-            &dir.path().join("weir.db"),
-            store_sqlite::Options::default(),
-        )
-        .expect("a store opens on a fresh file"),
-    )
-}
-
-fn t0() -> Timestamp {
-    "2026-01-01T00:00:00Z".parse().expect("a valid timestamp")
-}
-
-async fn engine_with(store: Arc<dyn Store>, clock: Arc<dyn Clock>, handlers: Handlers) -> Engine {
-    Engine::start(store, clock, Arc::new(handlers), Options::default())
-        .await
-        .expect("the engine starts")
-}
-
-async fn create(engine: &Engine, name: &str, definition: Value) -> String {
-    engine
-        .create_state_machine(NewStateMachine {
-            name: name.to_string(),
-            definition: definition.to_string(),
-            express: false,
-            role_arn: String::new(),
-        })
-        .await
-        .expect("the definition is valid")
-        .arn
-}
 
 fn pass_chain(states: usize) -> Value {
     let mut map = serde_json::Map::new();
@@ -63,16 +32,6 @@ fn pass_chain(states: usize) -> Value {
         map.insert(format!("S{i}"), state);
     }
     json!({"StartAt": "S0", "States": map})
-}
-
-async fn types(engine: &Engine, arn: &str) -> Vec<String> {
-    engine
-        .history(arn, 0, 1000, false)
-        .await
-        .expect("history reads")
-        .into_iter()
-        .map(|e| e.event_type)
-        .collect()
 }
 
 #[tokio::test]

@@ -1,0 +1,63 @@
+//! What the engine's test files share: a real SQLite store in a temp dir, a fixed start time,
+//! an engine on them, and shortcuts for creating machines and reading history.
+
+#![allow(dead_code)] // Each test file uses its own part of this module.
+
+use engine::{Clock, Engine, Handlers, NewStateMachine, Options};
+use jiff::Timestamp;
+use serde_json::Value;
+use std::sync::Arc;
+use store::Store;
+use store_sqlite::SqliteStore;
+
+/// The SQLite store in `dir` (created on first use).
+pub fn open(dir: &tempfile::TempDir) -> Arc<dyn Store> {
+    Arc::new(
+        SqliteStore::open(
+            &dir.path().join("weir.db"),
+            store_sqlite::Options::default(),
+        )
+        .expect("a store opens on a fresh file"),
+    )
+}
+
+/// The time manual clocks start at.
+pub fn t0() -> Timestamp {
+    "2026-01-01T00:00:00Z".parse().expect("a valid timestamp")
+}
+
+/// An engine on `store` with default options.
+pub async fn engine_with(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    handlers: Handlers,
+) -> Engine {
+    Engine::start(store, clock, Arc::new(handlers), Options::default())
+        .await
+        .expect("the engine starts")
+}
+
+/// Creates a Standard machine and returns its ARN.
+pub async fn create(engine: &Engine, name: &str, definition: Value) -> String {
+    engine
+        .create_state_machine(NewStateMachine {
+            name: name.to_string(),
+            definition: definition.to_string(),
+            express: false,
+            role_arn: String::new(),
+        })
+        .await
+        .expect("the definition is valid")
+        .arn
+}
+
+/// The event types of an execution's history, in order.
+pub async fn types(engine: &Engine, arn: &str) -> Vec<String> {
+    engine
+        .history(arn, 0, 1000, false)
+        .await
+        .expect("history reads")
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect()
+}
