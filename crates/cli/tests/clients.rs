@@ -61,6 +61,17 @@ fn boto3_and_the_aws_cli_drive_the_step_functions_api() {
 }
 
 #[test]
+fn activity_workers_written_with_boto3_poll_heartbeat_and_answer() {
+    let Some(python) = client_python() else {
+        return;
+    };
+    let server = Server::start();
+    let (passed, report) = run_script(&server, &python, "activity_clients.py");
+    server.stop();
+    assert!(passed, "the activity worker tests failed:\n{report}");
+}
+
+#[test]
 fn signed_requests_pass_and_bad_signatures_are_refused() {
     let Some(python) = client_python() else {
         return;
