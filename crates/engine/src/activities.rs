@@ -65,6 +65,8 @@ struct Queue {
 #[derive(Default)]
 pub(crate) struct Dispatcher {
     queues: Mutex<HashMap<String, Queue>>,
+    /// Set when the server stops: polls end at once, empty.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Dispatcher {
@@ -87,17 +89,29 @@ impl Dispatcher {
         queue.tasks.push_back(pending);
     }
 
-    /// A waiting task of `activity`, or a receiver that gets the next one offered.
+    /// A waiting task of `activity`, or a receiver that gets the next one offered (a receiver
+    /// that hears nothing once the dispatcher is closed).
     fn take(&self, activity: &str) -> Result<Pending, oneshot::Receiver<Pending>> {
         let mut queues = crate::engine::lock(&self.queues);
         let queue = queues.entry(activity.to_string()).or_default();
         if let Some(pending) = queue.tasks.pop_front() {
             return Ok(pending);
         }
-        queue.workers.retain(|worker| !worker.is_closed());
         let (tx, rx) = oneshot::channel();
-        queue.workers.push_back(tx);
+        if !self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            queue.workers.retain(|worker| !worker.is_closed());
+            queue.workers.push_back(tx);
+        }
         Err(rx)
+    }
+
+    /// Ends every poll now and every later one at once (the server is stopping).
+    fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut queues = crate::engine::lock(&self.queues);
+        for queue in queues.values_mut() {
+            queue.workers.clear();
+        }
     }
 
     /// Puts a task back at the head of its queue (its worker went away before taking it).
@@ -225,6 +239,12 @@ impl Engine {
             }
         }
         Ok(out)
+    }
+
+    /// Ends every `GetActivityTask` poll now, empty, and makes later polls return at once: for a
+    /// server that stops, so that it does not wait a minute for its long polls.
+    pub fn close_activity_polls(&self) {
+        self.inner().activities.close();
     }
 
     /// Waits up to `wait` for a task of activity `arn` and hands it to the worker

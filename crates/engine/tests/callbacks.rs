@@ -486,3 +486,39 @@ async fn a_definition_calling_what_nothing_runs_is_refused_at_creation() {
         assert!(message.contains(part), "{part} in {message}");
     }
 }
+
+#[tokio::test]
+async fn closing_ends_long_polls_at_once() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let engine = engine_with(
+        open(&dir),
+        Arc::new(ManualClock::new(t0())),
+        Handlers::new(),
+    )
+    .await;
+    let activity = engine.create_activity("idle", &[]).await.expect("creates");
+    let poller = {
+        let engine = engine.clone();
+        let arn = activity.arn.clone();
+        tokio::spawn(async move {
+            let began = std::time::Instant::now();
+            let got = engine
+                .get_activity_task(&arn, None, Duration::from_secs(60))
+                .await;
+            (got, began.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    engine.close_activity_polls();
+    let (got, waited) = poller.await.expect("the poll ends");
+    assert_eq!(got.expect("no error"), None);
+    assert!(
+        waited < Duration::from_secs(5),
+        "the poll waited {waited:?}"
+    );
+    let later = engine
+        .get_activity_task(&activity.arn, None, Duration::from_secs(60))
+        .await
+        .expect("no error");
+    assert_eq!(later, None, "a poll after closing returns at once");
+}
