@@ -3,10 +3,12 @@
 //!
 //! Every request is `POST /` with `X-Amz-Target: AWSStepFunctions.<Operation>` and a JSON body;
 //! answers are JSON, errors are `{"__type": code, "message": text}` with HTTP 400 (the caller's
-//! mistake) or 500 (weir's), as AWS answers them. Timestamps are epoch seconds.
+//! mistake) or 500 (weir's), as AWS answers them. Timestamps are epoch seconds. weir's own
+//! operations (functions and task logs, see `functions`) use the target prefix `Weir.`.
 
 mod activities;
 mod error;
+mod functions;
 mod sfn;
 pub mod sigv4;
 mod wire;
@@ -31,6 +33,9 @@ pub const MAX_BODY: usize = 2 * 1024 * 1024;
 pub struct Api {
     /// The engine the operations drive.
     pub engine: Engine,
+    /// The functions Lambda tasks run, changed by the `Weir.` operations (the registry the
+    /// engine's task handler runs).
+    pub functions: Arc<::functions::Registry>,
     /// The region in ARNs and answers.
     pub region: String,
     /// The account in ARNs and answers.
@@ -152,6 +157,7 @@ async fn dispatch(
     }
     match target.split_once('.') {
         Some(("AWSStepFunctions", operation)) => sfn::call(api, operation, &input).await,
+        Some(("Weir", operation)) => functions::call(api, operation, &input).await,
         _ => Err(ApiError::new(
             "UnknownOperationException",
             format!("Unknown operation: {target}"),

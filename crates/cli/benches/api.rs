@@ -137,6 +137,7 @@ fn main() {
         let address = listener.local_addr().expect("an address");
         let api = api::Api {
             engine,
+            functions: Arc::new(functions::Registry::new()),
             region: "us-east-1".into(),
             account: "000000000000".into(),
             keys: None,

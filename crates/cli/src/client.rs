@@ -1,7 +1,8 @@
 //! A blocking client for a running `weir server`: AWS's JSON 1.0 protocol over plain HTTP.
 //!
 //! Every call is `POST /` with `Content-Type: application/x-amz-json-1.0`,
-//! `X-Amz-Target: AWSStepFunctions.<Operation>` and the request members as a JSON object. A
+//! `X-Amz-Target: AWSStepFunctions.<Operation>` (or `Weir.<Operation>` for weir's own operations)
+//! and the request members as a JSON object. A
 //! 2xx answer is the response members as a JSON object; a 4xx or 5xx answer is
 //! `{"__type": code, "message": text}`, which becomes [`Error::Api`]. Anything else (no
 //! connection, an answer that is not the protocol's) is the caller's setup problem, not the
@@ -90,14 +91,23 @@ impl Client {
     /// Calls `operation` (`DescribeStateMachine`, ...) with the request members in `input` and
     /// returns the response members.
     pub fn call(&self, operation: &str, input: &Value) -> Result<Value, Error> {
+        self.call_target(&format!("AWSStepFunctions.{operation}"), input)
+    }
+
+    /// Calls one of weir's own operations (`CreateFunction`, `GetTaskLogs`, ...): the target
+    /// `Weir.<operation>` on the same endpoint.
+    pub fn call_weir(&self, operation: &str, input: &Value) -> Result<Value, Error> {
+        self.call_target(&format!("Weir.{operation}"), input)
+    }
+
+    fn call_target(&self, target: &str, input: &Value) -> Result<Value, Error> {
         let url = format!("{}/", self.endpoint);
         let body = input.to_string();
-        let target = format!("AWSStepFunctions.{operation}");
         let mut request = self
             .agent
             .post(&url)
             .header("Content-Type", "application/x-amz-json-1.0")
-            .header("X-Amz-Target", &target);
+            .header("X-Amz-Target", target);
         if let Some((id, secret, region)) = &self.credentials {
             let now = jiff::Timestamp::now();
             let date = api::sigv4::amz_date(now);
@@ -113,7 +123,7 @@ impl Client {
                 ),
                 ("host".to_string(), host),
                 ("x-amz-date".to_string(), date.clone()),
-                ("x-amz-target".to_string(), target.clone()),
+                ("x-amz-target".to_string(), target.to_string()),
             ];
             let signed = api::sigv4::SignedRequest {
                 method: "POST",

@@ -298,7 +298,7 @@ pub fn test_state(args: TestStateArgs) -> Result<bool> {
 }
 
 /// An API error is reported here and exits 1; anything else goes up to `main` (exit 2).
-fn finish(result: Result<bool>) -> Result<bool> {
+pub(crate) fn finish(result: Result<bool>) -> Result<bool> {
     match result {
         Err(error) => match error.downcast_ref::<client::Error>() {
             Some(api @ client::Error::Api { .. }) => {
@@ -312,15 +312,15 @@ fn finish(result: Result<bool>) -> Result<bool> {
 }
 
 /// The client, how to print and how to name machines, for one command.
-struct Session {
-    client: Client,
-    json: bool,
+pub(crate) struct Session {
+    pub(crate) client: Client,
+    pub(crate) json: bool,
     region: String,
     account: String,
 }
 
 impl Session {
-    fn new(client: &ClientArgs, arns: Option<&ArnArgs>) -> Session {
+    pub(crate) fn new(client: &ClientArgs, arns: Option<&ArnArgs>) -> Session {
         let (region, account) = arns
             .map(|a| (a.region.clone(), a.account.clone()))
             .unwrap_or_default();
@@ -912,7 +912,7 @@ fn list_all(
     Ok((items, token))
 }
 
-fn print_json(value: &Value) -> Result<bool> {
+pub(crate) fn print_json(value: &Value) -> Result<bool> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(true)
 }
@@ -928,7 +928,7 @@ fn print_list(key: &str, items: Vec<Value>, token: Option<String>) -> Result<boo
 }
 
 /// A member as text: strings as they are, numbers as written, missing as `-`.
-fn text(value: &Value, key: &str) -> String {
+pub(crate) fn text(value: &Value, key: &str) -> String {
     match value.get(key) {
         None | Some(Value::Null) => "-".to_string(),
         Some(Value::String(text)) => text.clone(),
@@ -945,7 +945,7 @@ fn text_or_empty(value: &Value, key: &str) -> String {
 }
 
 /// A timestamp member (epoch seconds) as RFC 3339 in UTC with milliseconds; missing as `-`.
-fn time(value: &Value, key: &str) -> String {
+pub(crate) fn time(value: &Value, key: &str) -> String {
     match value.get(key) {
         None | Some(Value::Null) => "-".to_string(),
         Some(Value::Number(n)) => match n.as_f64().and_then(rfc3339) {
@@ -1003,7 +1003,7 @@ fn excerpt(text: &str, max: usize) -> String {
     }
 }
 
-fn print_fields(fields: &[(&str, String)]) {
+pub(crate) fn print_fields(fields: &[(&str, String)]) {
     print!("{}", render_fields(fields));
 }
 
@@ -1032,7 +1032,7 @@ fn render_fields(fields: &[(&str, String)]) -> String {
 }
 
 /// Rows under a header, each column as wide as its widest cell, two spaces apart.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

@@ -2,65 +2,70 @@
 //! a crash. Running the same command again (same `--name` and input) picks the execution up
 //! where it was: the engine resumes its stored work and the start is idempotent.
 
-use crate::functions::Registry;
 use anyhow::{Context, Result, bail};
-use asl::execution::TaskCommand;
-use engine::{
-    BoxFuture, Clock, Engine, Handler, NewStateMachine, Options, SystemClock, TaskFailure,
-    TaskRequest,
-};
+use engine::{Clock, Engine, Handler, NewStateMachine, Options, SystemClock};
+use functions::{Echo, FunctionHandler, Registry};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
 use store_sqlite::SqliteStore;
 
-/// Runs registered functions for the durable engine (`weir run --durable`, `weir server`), each
-/// call on a blocking thread.
-pub struct Functions(pub Arc<Registry>);
-
-impl Handler for Functions {
-    fn call(&self, request: TaskRequest) -> BoxFuture<'static, Result<Value, TaskFailure>> {
-        let registry = self.0.clone();
-        Box::pin(async move {
-            let task = TaskCommand {
-                thread: 0,
-                wake: 0,
-                state: request.state,
-                resource: request.resource,
-                input: request.input,
-                idempotency_key: request.idempotency_key,
-                timeout_seconds: request.timeout_seconds,
-                heartbeat_seconds: None,
-                attempt: request.attempt,
-            };
-            let answer = tokio::task::spawn_blocking(move || registry.perform(&task)).await;
-            match answer {
-                Ok(Ok(output)) => Ok(output),
-                Ok(Err(failure)) => Err(TaskFailure::new(failure.error, failure.cause)),
-                Err(join) => Err(TaskFailure::new(
-                    "States.TaskFailed",
-                    format!("the function runner stopped: {join}"),
-                )),
-            }
-        })
-    }
+/// Opens the SQLite store in the data directory `data` (created if missing; the store is
+/// `weir.db` inside).
+pub fn open_store(data: &Path) -> Result<Arc<SqliteStore>> {
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create the data directory {}", data.display()))?;
+    let path = data.join("weir.db");
+    let store = SqliteStore::open(&path, store_sqlite::Options::default())
+        .with_context(|| format!("cannot open the store {}", path.display()))?;
+    Ok(Arc::new(store))
 }
 
-/// Opens the SQLite store in the data directory `data` (created if missing; the store is
-/// `weir.db` inside) and starts the engine on it: what `weir run --durable`, `weir server` and
-/// `weir workload` share.
+/// Opens the store in `data` and the function registry kept in it, then registers (and
+/// stores) the functions of the registry file `functions`: what `weir server` and
+/// `weir run --durable` share. Stderr lines of command functions go to `echo`.
+pub async fn open_functions(
+    data: &Path,
+    functions: Option<&Path>,
+    echo: Echo,
+) -> Result<(Arc<SqliteStore>, Arc<Registry>)> {
+    let store = open_store(data)?;
+    let registry = Registry::open(store.clone())
+        .await
+        .context("cannot load the registered functions")?
+        .with_echo(echo);
+    if let Some(file) = functions {
+        registry.apply_file(file).await?;
+    }
+    Ok((store, Arc::new(registry)))
+}
+
+/// Starts the engine on `store`, running tasks with the functions of `registry`.
+pub async fn start_engine(
+    store: Arc<SqliteStore>,
+    registry: Arc<Registry>,
+    clock: Arc<dyn Clock>,
+    options: Options,
+) -> Result<Engine> {
+    Engine::start(
+        store,
+        clock,
+        Arc::new(FunctionHandler::new(registry)),
+        options,
+    )
+    .await
+    .context("cannot start the engine")
+}
+
+/// Opens the SQLite store in the data directory `data` and starts the engine on it with the
+/// handler `tasks` (`weir workload`).
 pub async fn open_engine(
     data: &Path,
     clock: Arc<dyn Clock>,
     tasks: Arc<dyn Handler>,
     options: Options,
 ) -> Result<Engine> {
-    std::fs::create_dir_all(data)
-        .with_context(|| format!("cannot create the data directory {}", data.display()))?;
-    let path = data.join("weir.db");
-    let store = SqliteStore::open(&path, store_sqlite::Options::default())
-        .with_context(|| format!("cannot open the store {}", path.display()))?;
-    Engine::start(Arc::new(store), clock, tasks, options)
+    Engine::start(open_store(data)?, clock, tasks, options)
         .await
         .context("cannot start the engine")
 }
@@ -77,8 +82,8 @@ pub struct DurableRun<'a> {
     pub input: &'a str,
     /// The execution name.
     pub name: &'a str,
-    /// The functions Lambda tasks run.
-    pub registry: Registry,
+    /// The registry file of the functions Lambda tasks run (added to those stored in `data`).
+    pub functions: Option<&'a Path>,
 }
 
 /// The outcome: status, output or error and cause, and the history.
@@ -102,13 +107,9 @@ pub fn run(job: DurableRun<'_>) -> Result<Finished> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let engine = open_engine(
-            job.data,
-            Arc::new(SystemClock),
-            Arc::new(Functions(Arc::new(job.registry))),
-            Options::default(),
-        )
-        .await?;
+        let (store, registry) = open_functions(job.data, job.functions, Echo::Stderr).await?;
+        let engine =
+            start_engine(store, registry, Arc::new(SystemClock), Options::default()).await?;
         let created = engine
             .create_state_machine(NewStateMachine {
                 name: job.machine.to_string(),

@@ -7,7 +7,7 @@ mod client;
 mod commands;
 mod conformance;
 mod durable;
-mod functions;
+mod functions_cmd;
 mod server;
 mod workload;
 
@@ -52,7 +52,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         input_file: Option<PathBuf>,
         /// The function registry (JSON) that Lambda tasks run; its format is documented in
-        /// crates/cli/src/functions.rs.
+        /// the `functions` crate (crates/functions/src/lib.rs).
         #[arg(long, value_name = "FILE")]
         functions: Option<PathBuf>,
         /// The execution name [default: a random UUID, as AWS gives].
@@ -110,7 +110,8 @@ enum Command {
             value_delimiter = ','
         )]
         access_keys: Vec<String>,
-        /// The function registry (JSON) that Lambda tasks run, as for `weir run --functions`.
+        /// A function registry (JSON, as for `weir run --functions`): its functions are
+        /// registered, and stored, on start, besides those stored earlier (`weir functions`).
         #[arg(long, value_name = "FILE")]
         functions: Option<PathBuf>,
         /// Run the engine's clock this many times faster than the wall: a 60-second Wait takes
@@ -151,6 +152,12 @@ enum Command {
     Executions(commands::ExecutionsArgs),
     /// Test one state through a running `weir server`'s TestState.
     TestState(commands::TestStateArgs),
+    /// Register, change, list, describe and delete the functions a running `weir server`'s Lambda
+    /// tasks run.
+    Functions(functions_cmd::FunctionsArgs),
+    /// Print the task logs (stdout and stderr of every attempt) of an execution on a running
+    /// `weir server`.
+    Logs(functions_cmd::LogsArgs),
 }
 
 fn main() -> ExitCode {
@@ -215,6 +222,8 @@ fn main() -> ExitCode {
         Command::StateMachines(args) => commands::state_machines(args),
         Command::Executions(args) => commands::executions(args),
         Command::TestState(args) => commands::test_state(args),
+        Command::Functions(args) => functions_cmd::functions(args),
+        Command::Logs(args) => functions_cmd::logs(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -271,10 +280,6 @@ fn run(
                 .with_context(|| format!("--input is not valid JSON: {text}"))?
         }
     };
-    let registry = match functions {
-        Some(file) => functions::Registry::load(file)?,
-        None => functions::Registry::default(),
-    };
     let seed = rand_seed();
     // AWS's rule for execution names; without one, AWS names an execution with a random UUID.
     let forbidden =
@@ -311,7 +316,7 @@ fn run(
             definition: &definition,
             input: &info.input.to_string(),
             name: &execution_name,
-            registry,
+            functions,
         })?;
         if show_history {
             for event in &finished.history {
@@ -333,6 +338,10 @@ fn run(
         }
         return Ok(false);
     }
+    let registry = match functions {
+        Some(file) => ::functions::Registry::load(file)?,
+        None => ::functions::Registry::new(),
+    };
     let outcome = driver::run(&def, info, seed, &mut |task| registry.run(task));
     if show_history {
         for event in &outcome.history {

@@ -1,6 +1,10 @@
 //! `weir server`: the engine on the SQLite store in the data directory, behind the AWS-compatible
 //! API on one port, until SIGTERM or Ctrl-C (then requests in flight finish and the store flushes
 //! its last commits).
+//!
+//! Functions: the server loads those stored in its data directory, then registers the
+//! `--functions` file's. Their stderr lines are `tracing` DEBUG events (`--log-level
+//! functions=debug,info` shows them); every attempt's output is kept as a task log (`weir logs`).
 
 use anyhow::{Context, Result};
 use engine::{Options, SystemClock};
@@ -22,8 +26,8 @@ pub struct ServerOptions {
     pub account: String,
     /// Run the engine's clock this many times faster than the wall (tests only; 1 is real time).
     pub time_scale: u32,
-    /// The function registry Lambda tasks run (see crates/cli/src/functions.rs); none: every
-    /// Lambda task fails with Lambda.ResourceNotFoundException.
+    /// A function registry file (see the `functions` crate) whose functions are registered, and
+    /// stored, on start, besides those the store keeps from earlier runs and the API.
     pub functions: Option<PathBuf>,
     /// Access keys (`ID:SECRET`) whose SigV4 signatures are required; empty accepts any.
     pub access_keys: Vec<String>,
@@ -39,14 +43,16 @@ pub fn run(options: ServerOptions) -> Result<()> {
 }
 
 async fn serve(options: ServerOptions) -> Result<()> {
-    let registry = match &options.functions {
-        Some(file) => crate::functions::Registry::load(file)?,
-        None => crate::functions::Registry::default(),
-    };
-    let engine = crate::durable::open_engine(
+    let (store, registry) = crate::durable::open_functions(
         &options.data,
+        options.functions.as_deref(),
+        functions::Echo::Debug,
+    )
+    .await?;
+    let engine = crate::durable::start_engine(
+        store,
+        registry.clone(),
         clock(options.time_scale),
-        Arc::new(crate::durable::Functions(Arc::new(registry))),
         Options {
             region: options.region.clone(),
             account: options.account.clone(),
@@ -76,13 +82,20 @@ async fn serve(options: ServerOptions) -> Result<()> {
         }
         Some(keys)
     };
+    let polls = engine.clone();
     let api = api::Api {
         engine,
+        functions: registry,
         region: options.region,
         account: options.account,
         keys,
     };
-    api::serve(listener, api, shutdown_signal())
+    // Stopping waits for requests in flight; long polls (GetActivityTask) end at once, empty.
+    let stop = async move {
+        shutdown_signal().await;
+        polls.close_activity_polls();
+    };
+    api::serve(listener, api, stop)
         .await
         .context("the server failed")?;
     eprintln!("weir: stopped");

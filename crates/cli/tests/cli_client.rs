@@ -5,79 +5,14 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
-use support::Server;
+use std::process::Command;
+use support::{Server, Weir, path, row, run};
 
 const PASS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"ok": true}, "ResultPath": "$.p", "End": true}}}"#;
 const FAIL: &str = r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "on purpose"}}}"#;
 const WAIT: &str =
     r#"{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": true}}}"#;
 const PREFIX: &str = "arn:aws:states:us-east-1:000000000000";
-
-/// Runs the `weir` binary against a server.
-trait Weir {
-    /// Runs `weir ARGS` against this server (through `WEIR_ENDPOINT`).
-    fn weir(&self, args: &[&str]) -> Run;
-}
-
-impl Weir for Server {
-    fn weir(&self, args: &[&str]) -> Run {
-        run(Command::new(env!("CARGO_BIN_EXE_weir"))
-            .args(args)
-            .env("WEIR_ENDPOINT", &self.endpoint))
-    }
-}
-
-/// What one `weir` run printed and how it exited.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
-    }
-
-    /// Asserts the exit status, showing the output when it differs.
-    fn exits(self, code: i32) -> Run {
-        assert_eq!(
-            self.code, code,
-            "exit status\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-}
-
-fn run(command: &mut Command) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = command.output().expect("weir runs");
-    Run {
-        code: status.code().expect("weir exits, not killed by a signal"),
-        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
-    }
-}
-
-/// The cells of the table row whose first cell is `first`.
-fn row(table: &str, first: &str) -> Vec<String> {
-    table
-        .lines()
-        .map(|line| line.split_whitespace().map(str::to_string).collect())
-        .find(|cells: &Vec<String>| cells.first().map(String::as_str) == Some(first))
-        .unwrap_or_else(|| panic!("no row {first} in:\n{table}"))
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("temp paths are UTF-8")
-}
 
 #[test]
 fn cli_client_manages_state_machines() {

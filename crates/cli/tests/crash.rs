@@ -6,6 +6,8 @@
 //! `WEIR_CRASH_EXECUTIONS` (default 2000) and `WEIR_CRASH_KILLS` (default 24) size the test;
 //! `WEIR_CRASH_SEED` replays a run's kill timings (the seed is printed).
 
+mod support;
+
 use asl::definition::StateMachine;
 use asl::driver::{self, TaskAnswer};
 use asl::execution::ExecutionInfo;
@@ -16,13 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::Store;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use support::{Rng, env_or};
 
 fn spawn(data: &Path, ledger: &Path, executions: u64, log: &Path) -> Child {
     let log = std::fs::OpenOptions::new()
@@ -40,18 +36,6 @@ fn spawn(data: &Path, ledger: &Path, executions: u64, log: &Path) -> Child {
         .stderr(log)
         .spawn()
         .expect("weir starts")
-}
-
-/// A small xorshift generator: the kill timings, replayable from the printed seed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 #[test]

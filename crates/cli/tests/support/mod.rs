@@ -1,8 +1,11 @@
 //! Test support shared by the tests that need a running `weir server`.
 
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::thread::JoinHandle;
 
 /// A `weir server` on a free port with its own data directory, stopped with SIGTERM by
@@ -35,17 +38,7 @@ impl Server {
             .spawn()
             .expect("weir server starts");
         let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
-        let mut line = String::new();
-        let endpoint = loop {
-            line.clear();
-            let read = stderr
-                .read_line(&mut line)
-                .expect("the server writes stderr");
-            assert!(read > 0, "the server exited before listening");
-            if let Some(address) = line.trim().strip_prefix("weir: listening on ") {
-                break address.to_string();
-            }
-        };
+        let endpoint = listening(&mut stderr);
         // Keep reading the log so the server never blocks on a full pipe.
         let logs = std::thread::spawn(move || {
             let mut rest = String::new();
@@ -101,5 +94,118 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Runs the `weir` binary against a server.
+#[allow(dead_code)] // Only the binaries that run `weir` client commands use it.
+pub trait Weir {
+    /// Runs `weir ARGS` against this server (through `WEIR_ENDPOINT`).
+    fn weir(&self, args: &[&str]) -> Run;
+}
+
+impl Weir for Server {
+    fn weir(&self, args: &[&str]) -> Run {
+        run(Command::new(env!("CARGO_BIN_EXE_weir"))
+            .args(args)
+            .env("WEIR_ENDPOINT", &self.endpoint))
+    }
+}
+
+/// What one `weir` run printed and how it exited.
+#[allow(dead_code)] // Only the binaries that run `weir` client commands use it.
+pub struct Run {
+    /// The exit status.
+    pub code: i32,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Stdout as JSON.
+    #[allow(dead_code)] // Not every test binary reads JSON answers.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Asserts the exit status, showing the output when it differs.
+    #[allow(dead_code)] // Only the binaries that run `weir` client commands use it.
+    pub fn exits(self, code: i32) -> Run {
+        assert_eq!(
+            self.code, code,
+            "exit status\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `command` to its end.
+#[allow(dead_code)] // Only the binaries that run `weir` client commands use it.
+pub fn run(command: &mut Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("weir runs");
+    Run {
+        code: status.code().expect("weir exits, not killed by a signal"),
+        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// The cells of the table row whose first cell is `first`.
+#[allow(dead_code)] // Not every test binary reads tables.
+pub fn row(table: &str, first: &str) -> Vec<String> {
+    table
+        .lines()
+        .map(|line| line.split_whitespace().map(str::to_string).collect())
+        .find(|cells: &Vec<String>| cells.first().map(String::as_str) == Some(first))
+        .unwrap_or_else(|| panic!("no row {first} in:\n{table}"))
+}
+
+/// A temporary path as the `&str` argument it is passed as.
+#[allow(dead_code)] // Only the binaries that run `weir` client commands use it.
+pub fn path(p: &Path) -> &str {
+    p.to_str().expect("temp paths are UTF-8")
+}
+
+/// Reads a starting server's stderr up to the line that names its endpoint, and returns it.
+pub fn listening(stderr: &mut impl BufRead) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = stderr
+            .read_line(&mut line)
+            .expect("the server writes stderr");
+        assert!(read > 0, "the server exited before listening");
+        if let Some(address) = line.trim().strip_prefix("weir: listening on ") {
+            return address.to_string();
+        }
+    }
+}
+
+/// An environment variable as a number, or `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A small xorshift generator for the crash tests' kill timings, replayable from a seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
     }
 }
