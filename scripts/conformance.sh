@@ -39,5 +39,5 @@ if [ -z "$endpoint" ]; then
   exit 1
 fi
 api_results="$target/conformance-api-results.jsonl"
-"$target/release/weir" conformance "$corpus" --out "$api_results" --endpoint "$endpoint"
+"$target/release/weir" conformance "$corpus" --out "$api_results" --endpoint "$endpoint" --time-scale 1000
 python3 scripts/conformance_api.py "$corpus" "$results" "$api_results"

@@ -4,8 +4,9 @@
 usage: conformance_api.py CORPUS IN_PROCESS.jsonl API.jsonl
 
 Fails if a case that passes in process fails through the API (the API must score at least as
-well) or if fewer than 95% of the pure TestState cases pass through the API (issue 5's target),
-and prints both scores over the cases the API run covered, and the TestState score.
+well), if fewer than 95% of the pure TestState cases pass through the API (issue 5's target) or
+if fewer than 95% of the Lambda cases pass through the API, run by real weir functions (issue
+6's target); prints both scores over the cases the API run covered, and those two scores.
 The verdict for each case comes from the corpus's own referee, compare.py.
 """
 
@@ -47,12 +48,22 @@ def main(argv):
     passed = sum(remote.get(i, (False, ""))[0] for i in test_state)
     print(f"TestState (pure) through the API: {passed}/{len(test_state)} pass "
           f"({100.0 * passed / max(len(test_state), 1):.1f}%)")
+    lambdas = [i for i, r in rows.items() if r["kind"] == "lambda"]
+    lambda_passed = sum(remote.get(i, (False, ""))[0] for i in lambdas)
+    print(f"Lambda cases through the API (weir functions): {lambda_passed}/{len(lambdas)} pass "
+          f"({100.0 * lambda_passed / max(len(lambdas), 1):.1f}%)")
     for i in worse:
         print(f"FAIL through the API only: {i}: {remote[i][1]}")
     short = passed < 0.95 * len(test_state)
     if short:
         print("FAIL: TestState through the API is below its 95% target")
-    return 1 if worse or short else 0
+    lambda_short = lambda_passed < 0.95 * len(lambdas)
+    if lambda_short:
+        for i in lambdas:
+            if not remote.get(i, (False, ""))[0]:
+                print(f"Lambda case failing through the API: {i}: {remote.get(i, (False, 'not run'))[1]}")
+        print("FAIL: Lambda cases through the API are below their 95% target")
+    return 1 if worse or short or lambda_short else 0
 
 
 if __name__ == "__main__":

@@ -1665,7 +1665,11 @@ impl<'d> Run<'d> {
             None => return,
         };
         let timeout_at = (timeout < DEFAULT_TASK_TIMEOUT_SECONDS).then(|| after(self.now, timeout));
-        let beat = heartbeat.map(|seconds| Heartbeat {
+        // Only a task that holds a token can send heartbeats: an activity, or a task waiting
+        // for its token. A function or request-response call has no way to, so its
+        // `HeartbeatSeconds` is not enforced.
+        let can_beat = is_activity_arn(resource) || resource.ends_with(WAIT_FOR_TASK_TOKEN);
+        let beat = heartbeat.filter(|_| can_beat).map(|seconds| Heartbeat {
             seconds,
             due: after(self.now, seconds),
         });

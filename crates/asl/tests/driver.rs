@@ -1293,3 +1293,31 @@ fn a_path_that_matches_nothing_names_the_missing_step_as_aws_does() {
         failure.cause
     );
 }
+
+#[test]
+fn heartbeat_seconds_bind_only_tasks_that_can_send_heartbeats() {
+    // A Lambda call has no token to heartbeat with: its HeartbeatSeconds is not enforced.
+    let lambda = json!({"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": RESOURCE, "HeartbeatSeconds": 1, "End": true
+    }}});
+    let done = run(lambda, json!({}), |_| {
+        after(5, TaskAnswer::ok(json!({"ok": 1})))
+    });
+    assert_eq!(done.status, Status::Succeeded);
+    assert_eq!(done.output, Some(json!({"ok": 1})));
+
+    // A task waiting for its token must heartbeat: silence longer than 1 s fails it then.
+    let callback = json!({"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"MessageBody.$": "$$.Task.Token"},
+        "HeartbeatSeconds": 1, "End": true
+    }}});
+    let done = run(callback, json!({}), |_| after(5, TaskAnswer::ok(json!({}))));
+    assert_eq!(done.status, Status::Failed);
+    assert_eq!(
+        done.failure.as_ref().map(|f| f.error.as_str()),
+        Some("States.HeartbeatTimeout")
+    );
+    assert_eq!(elapsed(&done), secs(1));
+    assert!(types(&done).contains(&"TaskTimedOut"), "{:?}", types(&done));
+}

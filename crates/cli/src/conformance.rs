@@ -11,6 +11,8 @@
 pub mod http;
 mod lambda;
 
+pub use lambda::run_behaviour;
+
 use anyhow::{Context, Result};
 use asl::definition::StateMachine;
 use asl::driver::{self, TaskAnswer};
@@ -27,8 +29,8 @@ const START: &str = "2024-01-01T00:00:00Z";
 
 /// Runs every case under `corpus` and writes results to `out`: in process, or through the API of
 /// the `weir server` at `endpoint`.
-pub fn run(corpus: &Path, out: &Path, endpoint: Option<&str>) -> Result<()> {
-    let endpoint = endpoint.map(http::Endpoint::new);
+pub fn run(corpus: &Path, out: &Path, endpoint: Option<&str>, time_scale: u32) -> Result<()> {
+    let endpoint = endpoint.map(|url| http::Endpoint::new(url, time_scale));
     let cases = list_cases(corpus)?;
     let mut file =
         std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;

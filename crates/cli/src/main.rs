@@ -144,6 +144,21 @@ enum Command {
         /// process (start it with `--time-scale 1000` so Waits take no time).
         #[arg(long, value_name = "URL")]
         endpoint: Option<String>,
+        /// The `--time-scale` of the server at `--endpoint`: the scripted Lambda functions it
+        /// registers sleep that much shorter.
+        #[arg(long, default_value_t = 1, value_name = "FACTOR")]
+        time_scale: u32,
+    },
+    /// Acts as one corpus Lambda function (hidden; what `weir conformance --endpoint`
+    /// registers): reads the event on stdin and behaves as `--behaviour` says.
+    #[command(hide = true)]
+    LambdaBehaviour {
+        /// The case's `lambda_functions[].behaviour` text.
+        #[arg(long)]
+        behaviour: String,
+        /// Sleeps last this many times shorter.
+        #[arg(long, default_value_t = 1)]
+        time_scale: u32,
     },
     /// Create, list, describe, update and delete state machines on a running `weir server`.
     StateMachines(commands::StateMachinesArgs),
@@ -218,7 +233,12 @@ fn main() -> ExitCode {
             corpus,
             out,
             endpoint,
-        } => conformance::run(&corpus, &out, endpoint.as_deref()).map(|_| true),
+            time_scale,
+        } => conformance::run(&corpus, &out, endpoint.as_deref(), time_scale).map(|_| true),
+        Command::LambdaBehaviour {
+            behaviour,
+            time_scale,
+        } => conformance::run_behaviour(&behaviour, time_scale).map_err(anyhow::Error::msg),
         Command::StateMachines(args) => commands::state_machines(args),
         Command::Executions(args) => commands::executions(args),
         Command::TestState(args) => commands::test_state(args),

@@ -143,22 +143,30 @@ pub(crate) fn not_found_arn(reference: &str) -> String {
 
 /// A request id in UUID form, derived from the idempotency key so runs are reproducible.
 pub(crate) fn request_id(key: &str) -> String {
-    let hash = |mut h: u64| {
-        for b in key.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h
-    };
-    let (a, b) = (hash(0xcbf2_9ce4_8422_2325), hash(0x6c62_272e_07bb_0142));
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        0x8000 | ((b >> 48) & 0x3fff),
-        b & 0xffff_ffff_ffff
-    )
+    asl::Rng::from_key(key).uuid()
+}
+
+/// Lambda's `LogResult` for `LogType: Tail`: the base64 of the last 4 KB of the invocation's
+/// log, which is the function's stderr between Lambda's `START`, `END` and `REPORT` lines.
+pub(crate) fn log_result(
+    request_id: &str,
+    stderr: &crate::logs::Tail,
+    started: std::time::Instant,
+) -> String {
+    use base64::Engine as _;
+    const LIMIT: usize = 4096;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let mut log = format!("START RequestId: {request_id} Version: $LATEST\n");
+    log.push_str(&stderr.text());
+    if !log.ends_with('\n') {
+        log.push('\n');
+    }
+    log.push_str(&format!(
+        "END RequestId: {request_id}\nREPORT RequestId: {request_id}\tDuration: {millis:.2} ms\n"
+    ));
+    let bytes = log.as_bytes();
+    let tail = &bytes[bytes.len().saturating_sub(LIMIT)..];
+    base64::engine::general_purpose::STANDARD.encode(tail)
 }
 
 /// A JSON error object as Lambda returns it.
@@ -175,13 +183,16 @@ pub(crate) fn service_error(
     request_id: &str,
     detail: &str,
 ) -> Failure {
-    Failure::new(
-        format!("Lambda.{code}"),
-        format!(
-            "{message} (Service: AWSLambda; Status Code: {status}; Error Code: {code}; Request \
-             ID: {request_id}; Proxy: null). weir: {detail}"
-        ),
-    )
+    let cause = format!(
+        "{message} (Service: AWSLambda; Status Code: {status}; Error Code: {code}; Request ID: \
+         {request_id}; Proxy: null)"
+    );
+    let cause = if detail.is_empty() {
+        cause
+    } else {
+        format!("{cause}. weir: {detail}")
+    };
+    Failure::new(format!("Lambda.{code}"), cause)
 }
 
 /// One attempt of a task: what identifies it and how long it may take.
@@ -751,7 +762,7 @@ fn post_event(
 
 /// The task result of `lambda:invoke`, shaped as Step Functions shows Lambda's `Invoke` response
 /// (headers in the order AWS gives them).
-pub(crate) fn invoke_output(reply: Reply, request_id: &str) -> Value {
+pub(crate) fn invoke_output(reply: Reply, request_id: &str, log: Option<&str>) -> Value {
     let length = reply.body_length.to_string();
     let now = jiff::Timestamp::now();
     let date = now.strftime("%a, %d %b %Y %H:%M:%S GMT").to_string();
@@ -760,43 +771,53 @@ pub(crate) fn invoke_output(reply: Reply, request_id: &str) -> Value {
         now.as_second(),
         request_id.replace('-', "").get(..24).unwrap_or_default()
     );
-    let all: Map<String, Value> = [
-        ("X-Amz-Executed-Version", "$LATEST"),
-        ("x-amzn-Remapped-Content-Length", "0"),
-        ("Connection", "keep-alive"),
-        ("x-amzn-RequestId", request_id),
-        ("Content-Length", &length),
-        ("Date", &date),
-        ("X-Amzn-Trace-Id", &trace),
-        ("Content-Type", "application/json"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), json!([v])))
-    .collect();
+    let log_header = log.map(|log| ("X-Amz-Log-Result", log));
+    let all: Map<String, Value> = log_header
+        .into_iter()
+        .chain([
+            ("X-Amz-Executed-Version", "$LATEST"),
+            ("x-amzn-Remapped-Content-Length", "0"),
+            ("Connection", "keep-alive"),
+            ("x-amzn-RequestId", request_id),
+            ("Content-Length", &length),
+            ("Date", &date),
+            ("X-Amzn-Trace-Id", &trace),
+            ("Content-Type", "application/json"),
+        ])
+        .map(|(k, v)| (k.to_string(), json!([v])))
+        .collect();
     let one: Map<String, Value> = [
         ("Connection", "keep-alive"),
         ("Content-Length", &length),
         ("Content-Type", "application/json"),
         ("Date", &date),
         ("X-Amz-Executed-Version", "$LATEST"),
+    ]
+    .into_iter()
+    .chain(log_header)
+    .chain([
         ("x-amzn-Remapped-Content-Length", "0"),
         ("x-amzn-RequestId", request_id),
         ("X-Amzn-Trace-Id", &trace),
-    ]
-    .into_iter()
+    ])
     .map(|(k, v)| (k.to_string(), json!(v)))
     .collect();
-    json!({
-        "ExecutedVersion": "$LATEST",
-        "Payload": reply.result,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": all,
-            "HttpHeaders": one,
-            "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "StatusCode": 200,
-    })
+    let mut out = Map::new();
+    out.insert("ExecutedVersion".into(), json!("$LATEST"));
+    if let Some(log) = log {
+        out.insert("LogResult".into(), json!(log));
+    }
+    out.insert("Payload".into(), reply.result);
+    out.insert(
+        "SdkHttpMetadata".into(),
+        json!({"AllHttpHeaders": all, "HttpHeaders": one, "HttpStatusCode": 200}),
+    );
+    out.insert(
+        "SdkResponseMetadata".into(),
+        json!({"RequestId": request_id}),
+    );
+    out.insert("StatusCode".into(), json!(200));
+    Value::Object(out)
 }
 
 /// The start of a long text, for error messages.

@@ -49,6 +49,11 @@ impl Tail {
         }
     }
 
+    /// What the stream holds so far, as text.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes).into_owned()
+    }
+
     /// The kept text (invalid UTF-8 replaced) and whether earlier bytes were dropped.
     pub(crate) fn finish(mut self) -> Stream {
         self.trim();

@@ -185,6 +185,8 @@ enum Prepared {
         entry: Arc<Entry>,
         event: Value,
         style: Style,
+        /// `lambda:invoke` with `LogType: Tail`: the answer carries the end of the log.
+        log_tail: bool,
     },
     /// An HTTP Task.
     Http(http_task::HttpTask),
@@ -500,6 +502,8 @@ impl Registry {
                 entry,
                 event,
                 style,
+                log_tail: style == Style::Invoke
+                    && input.get("LogType").and_then(Value::as_str) == Some("Tail"),
             }),
             None => Err(self.not_found(reference, name, &attempt.request_id())),
         }
@@ -532,6 +536,15 @@ impl Registry {
                      functions create` adds one"
                 )
             }
+        };
+        // Under the engine (`weir server`, `weir run --durable`) the cause is AWS's own words,
+        // so code matching on it works unchanged, and what weir knows about the registry goes to
+        // the log; `weir run` in memory has only its output to tell the user with.
+        let detail = if self.store.is_some() {
+            tracing::warn!(function = %name, "Function not found: {detail}.");
+            String::new()
+        } else {
+            detail
         };
         invoke::service_error(
             "ResourceNotFoundException",
@@ -623,6 +636,7 @@ fn execute(prepared: &Prepared, attempt: &Attempt) -> (Result<Value, Failure>, T
             entry,
             event,
             style,
+            log_tail,
         } => {
             let (result, trace) = invoke::call(
                 &entry.record.name,
@@ -633,7 +647,12 @@ fn execute(prepared: &Prepared, attempt: &Attempt) -> (Result<Value, Failure>, T
             );
             let result = result.map(|reply| match style {
                 Style::Direct => reply.result,
-                Style::Invoke => invoke::invoke_output(reply, &attempt.request_id()),
+                Style::Invoke => {
+                    let log = log_tail.then(|| {
+                        invoke::log_result(&attempt.request_id(), &trace.stderr, attempt.started)
+                    });
+                    invoke::invoke_output(reply, &attempt.request_id(), log.as_deref())
+                }
             });
             (result, trace)
         }

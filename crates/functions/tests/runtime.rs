@@ -534,11 +534,13 @@ json.dump({"event": event}, sys.stdout)
         "{}",
         missing.cause
     );
+    // Under the engine the cause is AWS's words alone (weir's detail goes to the log).
     assert!(
-        missing.cause.contains("it registers echo"),
+        missing.cause.ends_with("; Proxy: null)"),
         "{}",
         missing.cause
     );
+    assert!(!missing.cause.contains("weir:"), "{}", missing.cause);
     let other = call(
         &registry,
         request("arn:aws:states:::sqs:sendMessage", json!({}), 0),
@@ -924,5 +926,60 @@ fn the_synchronous_runner_refuses_callbacks_and_runs_functions() {
         refused.cause.contains("weir run does not support"),
         "{}",
         refused.cause
+    );
+}
+
+#[tokio::test]
+async fn log_type_tail_returns_the_end_of_the_log_as_lambda_does() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let registry = registry(dir.path()).await;
+    let talker = FunctionConfig {
+        command: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "echo 'step one' >&2; cat".into(),
+        ]),
+        ..FunctionConfig::default()
+    };
+    create(&registry, dir.path(), "talker", talker).await;
+    let result = call(
+        &registry,
+        request(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "talker", "Payload": {"a": 1}, "LogType": "Tail"}),
+            0,
+        ),
+    )
+    .await
+    .expect("the call succeeds");
+    assert_eq!(result["Payload"], json!({"a": 1}));
+    let log = result["LogResult"].as_str().expect("a LogResult");
+    use base64::Engine as _;
+    let text = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(log)
+            .expect("base64"),
+    )
+    .expect("UTF-8");
+    assert!(text.starts_with("START RequestId: "), "{text}");
+    assert!(text.contains("step one\n"), "{text}");
+    assert!(text.contains("END RequestId: "), "{text}");
+    assert_eq!(
+        result["SdkHttpMetadata"]["HttpHeaders"]["X-Amz-Log-Result"],
+        json!(log)
+    );
+    let plain = call(
+        &registry,
+        request(
+            "arn:aws:states:::lambda:invoke",
+            json!({"FunctionName": "talker", "Payload": {"a": 1}}),
+            1,
+        ),
+    )
+    .await
+    .expect("the call succeeds");
+    assert!(
+        plain.get("LogResult").is_none(),
+        "only LogType Tail returns the log"
     );
 }

@@ -17,6 +17,8 @@ pub struct Endpoint {
     url: String,
     run: u64,
     counter: AtomicU64,
+    /// The server's clock factor: the scripted functions sleep that much shorter.
+    time_scale: u32,
 }
 
 /// An API error: AWS's code and message.
@@ -26,8 +28,8 @@ struct ApiError {
 }
 
 impl Endpoint {
-    /// The server at `url` (`http://127.0.0.1:8083`).
-    pub fn new(url: &str) -> Endpoint {
+    /// The server at `url` (`http://127.0.0.1:8083`), whose clock runs `time_scale` times fast.
+    pub fn new(url: &str, time_scale: u32) -> Endpoint {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
@@ -38,11 +40,18 @@ impl Endpoint {
             url: url.trim_end_matches('/').to_string() + "/",
             run: u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0),
             counter: AtomicU64::new(0),
+            time_scale,
         }
     }
 
     /// Calls one Step Functions operation.
     fn call(&self, operation: &str, body: &Value) -> Result<Value, ApiError> {
+        self.call_target(&format!("AWSStepFunctions.{operation}"), body)
+    }
+
+    /// Calls one operation by its full target (`AWSStepFunctions.X`, `Weir.X`).
+    fn call_target(&self, target: &str, body: &Value) -> Result<Value, ApiError> {
+        let operation = target;
         let transport = |e: ureq::Error| ApiError {
             code: "Transport".into(),
             message: format!("cannot reach {}: {e}", self.url),
@@ -51,7 +60,7 @@ impl Endpoint {
             .agent
             .post(&self.url)
             .header("Content-Type", "application/x-amz-json-1.0")
-            .header("X-Amz-Target", format!("AWSStepFunctions.{operation}"))
+            .header("X-Amz-Target", target)
             .send(body.to_string())
             .map_err(transport)?;
         let status = response.status();
@@ -125,12 +134,78 @@ fn create_machine(endpoint: &Endpoint, case: &Value, text: &str) -> Result<Strin
         .to_string())
 }
 
+/// Replaces the values that are random or wall-clock at AWS (request ids, trace ids, HTTP
+/// dates in the SDK metadata of service integration results) with the stand-ins the corpus
+/// recorded in their place: LocalStack's snapshot transformers made those replacements when the
+/// cases were recorded, so the referee compares weir's real values the way it compared AWS's.
+fn normalise_volatile(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(metadata)) = map.get_mut("SdkHttpMetadata") {
+                for headers in ["AllHttpHeaders", "HttpHeaders"] {
+                    if let Some(Value::Object(headers)) = metadata.get_mut(headers) {
+                        for (name, stand_in) in [
+                            ("x-amzn-RequestId", "x-amzn-RequestId"),
+                            ("X-Amzn-Trace-Id", "X-Amzn-Trace-Id"),
+                            ("Date", "date"),
+                        ] {
+                            if let Some(v) = headers.get_mut(name) {
+                                *v = json!(stand_in);
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(Value::Object(metadata)) = map.get_mut("SdkResponseMetadata")
+                && let Some(v) = metadata.get_mut("RequestId")
+            {
+                *v = json!("RequestId");
+            }
+            for v in map.values_mut() {
+                normalise_volatile(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalise_volatile),
+        _ => {}
+    }
+}
+
+/// Registers a lambda case's functions on the server: each runs `weir lambda-behaviour` with
+/// its scripted behaviour (a name already registered is registered again).
+fn register_functions(endpoint: &Endpoint, case: &Value) -> Result<(), String> {
+    let weir = std::env::current_exe().map_err(|e| format!("cannot find weir itself: {e}"))?;
+    let weir = weir.to_string_lossy().to_string();
+    for function in case
+        .get("lambda_functions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = function["function_name"].as_str().unwrap_or_default();
+        let behaviour = function["behaviour"].as_str().unwrap_or_default();
+        let scale = endpoint.time_scale.to_string();
+        let spec = json!({
+            "name": name,
+            "command": [weir, "lambda-behaviour", "--behaviour", behaviour, "--time-scale", scale],
+            "description": behaviour,
+        });
+        match endpoint.call_target("Weir.CreateFunction", &spec) {
+            Ok(_) => {}
+            Err(e) if e.code == "ResourceConflictException" => {
+                endpoint
+                    .call_target("Weir.UpdateFunction", &spec)
+                    .map_err(skipped)?;
+            }
+            Err(e) => return Err(skipped(e)),
+        }
+    }
+    Ok(())
+}
+
 fn execute(endpoint: &Endpoint, case: &Value) -> CaseResult {
     match case.get("kind").and_then(Value::as_str) {
         Some("pure") => {}
-        Some("lambda") => {
-            return Err("lambda cases need the function runtime behind the API (issue 6)".into());
-        }
+        Some("lambda") => register_functions(endpoint, case)?,
         _ => return Err("cases that call outside services are not supported yet".into()),
     }
     let text = definition_text(case).ok_or("case has no definition")?;
@@ -204,10 +279,11 @@ fn outcome(result: &mut Map<String, Value>, answer: &Value) {
     let status = answer["status"].clone();
     result.insert("status".into(), status.clone());
     if status == "SUCCEEDED" {
-        let output = answer["output"]
+        let mut output = answer["output"]
             .as_str()
             .and_then(|text| serde_json::from_str(text).ok())
             .unwrap_or(Value::Null);
+        normalise_volatile(&mut output);
         result.insert("output".into(), output);
     } else {
         for key in ["error", "cause"] {

@@ -200,13 +200,9 @@ impl Functions {
                             message,
                             stack_trace,
                         } => {
-                            let cause = format!(
-                                "{{\"errorMessage\": {}, \"errorType\": {}, \"requestId\": {}, \"stackTrace\": [{}]}}",
-                                Value::String(message),
-                                Value::String(error_type.clone()),
-                                Value::String(self.rng.uuid()),
-                                Value::String(stack_trace)
-                            );
+                            let request_id = self.rng.uuid();
+                            let cause =
+                                python_error(&error_type, &message, &request_id, &stack_trace);
                             TaskAnswer::fail(&error_type, &cause)
                         }
                     }
@@ -336,6 +332,67 @@ impl Functions {
             },
         }
     }
+}
+
+/// Runs one scripted behaviour as a real weir function would run: the event on stdin, the
+/// result on stdout (exit 0), or the Python runtime's error payload on stdout (exit 1). A sleep
+/// lasts `1 / time_scale` of its recorded length, to match a server whose clock runs that much
+/// faster. Used by `weir lambda-behaviour`, the command the conformance run through the API
+/// registers as each case's functions.
+pub fn run_behaviour(text: &str, time_scale: u32) -> Result<bool, String> {
+    use std::io::{Read, Write};
+    let behaviour =
+        Behaviour::parse(text).ok_or_else(|| format!("unknown Lambda behaviour '{text}'"))?;
+    let mut stdin = String::new();
+    std::io::stdin()
+        .read_to_string(&mut stdin)
+        .map_err(|e| format!("cannot read the event: {e}"))?;
+    let event: Value = serde_json::from_str(&stdin).unwrap_or(Value::Null);
+    let function = Function {
+        name: String::new(),
+        arn: String::new(),
+        behaviour,
+    };
+    let mut functions = Functions {
+        functions: Vec::new(),
+        rng: Rng::new(u64::from(std::process::id())),
+        region: String::new(),
+        account: String::new(),
+    };
+    let (body, ok) = match functions.invoke(&function, event) {
+        Invocation::Returned {
+            value, duration, ..
+        } => {
+            let scaled = duration.as_secs_f64() / f64::from(time_scale.max(1));
+            std::thread::sleep(std::time::Duration::from_secs_f64(scaled.max(0.0)));
+            // What the Python runtime sends for the returned value.
+            (python_json(&value), true)
+        }
+        Invocation::Raised {
+            error_type,
+            message,
+            stack_trace,
+        } => (
+            python_error(&error_type, &message, &functions.rng.uuid(), &stack_trace),
+            false,
+        ),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(body.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot write the result: {e}"))?;
+    Ok(ok)
+}
+
+/// The Python runtime's error payload, as `json.dumps` writes it.
+fn python_error(error_type: &str, message: &str, request_id: &str, stack_trace: &str) -> String {
+    format!(
+        "{{\"errorMessage\": {}, \"errorType\": {}, \"requestId\": {}, \"stackTrace\": [{}]}}",
+        Value::String(message.to_string()),
+        Value::String(error_type.to_string()),
+        Value::String(request_id.to_string()),
+        Value::String(stack_trace.to_string())
+    )
 }
 
 fn is_function_arn(resource: &str) -> bool {
