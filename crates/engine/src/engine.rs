@@ -326,6 +326,7 @@ impl Engine {
         let options = ValidationOptions { express };
         let machine = StateMachine::load_text(text, &options)
             .map_err(|diagnostics| Error::invalid_definition(diagnostics, text))?;
+        // Activities in Express machines are refused by validation, as AWS refuses them.
         let unsupported: Vec<Diagnostic> = machine
             .task_resources()
             .into_iter()

@@ -114,7 +114,11 @@ impl Engine {
             for command in stepped.commands {
                 match command {
                     Command::RunTask(task) => {
-                        let answer = self.tasks().call(TaskRequest::of(&arn, &task));
+                        let answer = if crate::nested::runs(&task.resource) {
+                            crate::nested::run(self.clone(), arn.clone(), task.clone())
+                        } else {
+                            self.tasks().call(TaskRequest::of(&arn, &task))
+                        };
                         let tx = tx.clone();
                         tokio::spawn(async move {
                             let _ = tx.send(crate::task::answer(&task, answer.await));

@@ -522,3 +522,65 @@ async fn closing_ends_long_polls_at_once() {
         .expect("no error");
     assert_eq!(later, None, "a poll after closing returns at once");
 }
+
+#[tokio::test]
+async fn express_machines_start_nested_executions_and_refuse_activities() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let engine = engine_with(open(&dir), Arc::new(engine::SystemClock), Handlers::new()).await;
+    let child = create(
+        &engine,
+        "child",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    )
+    .await;
+    let express = |name: &str, definition: Value| NewStateMachine {
+        name: name.to_string(),
+        definition: definition.to_string(),
+        express: true,
+        role_arn: String::new(),
+    };
+    let parent = engine
+        .create_state_machine(express(
+            "express-parent",
+            json!({"StartAt": "Start", "States": {"Start": {
+                "Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
+                "Parameters": {"StateMachineArn": child, "Name": "from-express"}, "End": true
+            }}}),
+        ))
+        .await
+        .expect("Express machines may start executions")
+        .arn;
+    let outcome = engine
+        .start_sync_execution(&parent, None, None)
+        .await
+        .expect("runs");
+    assert_eq!(
+        outcome.status,
+        asl::execution::Status::Succeeded,
+        "{outcome:?}"
+    );
+    let output = outcome.output.expect("an output");
+    assert!(
+        output["ExecutionArn"]
+            .as_str()
+            .expect("an ARN")
+            .ends_with(":child:from-express")
+    );
+
+    let activity = engine
+        .create_activity("manual", &[])
+        .await
+        .expect("creates");
+    let refused = engine
+        .create_state_machine(express(
+            "express-activity",
+            json!({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": activity.arn, "End": true}}}),
+        ))
+        .await
+        .expect_err("Express machines do not run activities");
+    assert_eq!(refused.code(), "InvalidDefinition");
+    assert!(
+        refused.to_string().contains("/States/A/Resource"),
+        "{refused}"
+    );
+}
