@@ -1,6 +1,7 @@
 //! The API's one error type: an AWS error code, a message for the caller and an HTTP status,
 //! rendered as AWS's JSON 1.0 protocol renders errors (`{"__type", "message"}` and the
-//! `x-amzn-ErrorType` header).
+//! `x-amzn-ErrorType` header), with the `x-amzn-query-error` header for services that moved from
+//! AWS's query protocol (SQS).
 
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +16,10 @@ pub struct ApiError {
     pub message: String,
     /// The HTTP status (400 for the caller's mistakes, 500 for ours).
     pub status: StatusCode,
+    /// For a service that moved from AWS's query protocol (SQS): its error code there
+    /// (`AWS.SimpleQueueService.NonExistentQueue`), sent as the `x-amzn-query-error` header
+    /// (`CODE;Sender`), which the SDKs report as the error's code.
+    pub query_code: Option<&'static str>,
 }
 
 impl ApiError {
@@ -24,6 +29,7 @@ impl ApiError {
             code,
             message: message.into(),
             status: StatusCode::BAD_REQUEST,
+            query_code: None,
         }
     }
 
@@ -44,6 +50,7 @@ impl ApiError {
             code: "InternalServerError",
             message: "An internal error occurred; the server log has the details.".into(),
             status: StatusCode::INTERNAL_SERVER_ERROR,
+            query_code: None,
         }
     }
 }
@@ -67,6 +74,16 @@ impl IntoResponse for ApiError {
             HeaderValue::from_static("application/x-amz-json-1.0"),
         );
         headers.insert("x-amzn-errortype", HeaderValue::from_static(self.code));
+        if let Some(code) = self.query_code {
+            let fault = if self.status.is_server_error() {
+                "Receiver"
+            } else {
+                "Sender"
+            };
+            if let Ok(value) = HeaderValue::from_str(&format!("{code};{fault}")) {
+                headers.insert("x-amzn-query-error", value);
+            }
+        }
         response
     }
 }

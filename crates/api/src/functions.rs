@@ -34,10 +34,9 @@
 
 use crate::Api;
 use crate::error::ApiError;
-use crate::wire::{check_arn, epoch, optional, optional_int, required};
+use crate::wire::{check_arn, epoch, optional, optional_int, required, string_list, string_map};
 use ::functions::{Error, FunctionConfig, FunctionRecord, TaskLog};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Runs one `Weir.` operation.
@@ -139,49 +138,6 @@ fn apply_members(config: &mut FunctionConfig, input: &Value) -> Result<(), ApiEr
         config.description = Some(text.to_string());
     }
     Ok(())
-}
-
-/// `SerializationException` for a member of the wrong JSON type.
-fn wrong_type(member: &str, expected: &str) -> ApiError {
-    ApiError::new(
-        "SerializationException",
-        format!("The member '{member}' must be {expected}."),
-    )
-}
-
-/// An optional list of strings.
-fn string_list(input: &Value, member: &str) -> Result<Option<Vec<String>>, ApiError> {
-    match input.get(member) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| wrong_type(member, "a list of strings"))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some),
-        Some(_) => Err(wrong_type(member, "a list of strings")),
-    }
-}
-
-/// An optional object whose values are strings.
-fn string_map(input: &Value, member: &str) -> Result<Option<BTreeMap<String, String>>, ApiError> {
-    match input.get(member) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(fields)) => fields
-            .iter()
-            .map(|(key, value)| {
-                value
-                    .as_str()
-                    .map(|v| (key.clone(), v.to_string()))
-                    .ok_or_else(|| wrong_type(member, "an object of strings"))
-            })
-            .collect::<Result<BTreeMap<_, _>, _>>()
-            .map(Some),
-        Some(_) => Err(wrong_type(member, "an object of strings")),
-    }
 }
 
 /// An optional integer that may not be negative.

@@ -4,13 +4,15 @@
 //! Every request is `POST /` with `X-Amz-Target: AWSStepFunctions.<Operation>` and a JSON body;
 //! answers are JSON, errors are `{"__type": code, "message": text}` with HTTP 400 (the caller's
 //! mistake) or 500 (weir's), as AWS answers them. Timestamps are epoch seconds. weir's own
-//! operations (functions and task logs, see `functions`) use the target prefix `Weir.`.
+//! operations (functions and task logs, see `functions`) use the target prefix `Weir.`; queues
+//! speak SQS's JSON protocol under `AmazonSQS.` (see `sqs`).
 
 mod activities;
 mod error;
 mod functions;
 mod sfn;
 pub mod sigv4;
+mod sqs;
 mod wire;
 
 pub use error::ApiError;
@@ -73,6 +75,7 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
                 code: "RequestEntityTooLargeException",
                 message: format!("The request body is larger than {MAX_BODY} bytes."),
                 status: StatusCode::PAYLOAD_TOO_LARGE,
+                query_code: None,
             }
             .into_response();
         }
@@ -122,6 +125,7 @@ fn check_signature(
             code: error.code(),
             message: error.to_string(),
             status: StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+            query_code: None,
         })
 }
 
@@ -158,6 +162,7 @@ async fn dispatch(
     match target.split_once('.') {
         Some(("AWSStepFunctions", operation)) => sfn::call(api, operation, &input).await,
         Some(("Weir", operation)) => functions::call(api, operation, &input).await,
+        Some(("AmazonSQS", operation)) => sqs::call(api, headers, operation, &input).await,
         _ => Err(ApiError::new(
             "UnknownOperationException",
             format!("Unknown operation: {target}"),

@@ -5,6 +5,7 @@
 use crate::error::ApiError;
 use jiff::Timestamp;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// A required string member.
 pub fn required<'a>(input: &'a Value, member: &str) -> Result<&'a str, ApiError> {
@@ -56,7 +57,46 @@ pub fn optional_bool(input: &Value, member: &str) -> Result<Option<bool>, ApiErr
     }
 }
 
-fn wrong_type(member: &str, expected: &str, got: &Value) -> ApiError {
+/// An optional list of strings.
+pub fn string_list(input: &Value, member: &str) -> Result<Option<Vec<String>>, ApiError> {
+    match input.get(member) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| wrong_type(member, "a list of strings", item))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(other) => Err(wrong_type(member, "a list of strings", other)),
+    }
+}
+
+/// An optional object whose values are strings.
+pub fn string_map(
+    input: &Value,
+    member: &str,
+) -> Result<Option<BTreeMap<String, String>>, ApiError> {
+    match input.get(member) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(fields)) => fields
+            .iter()
+            .map(|(key, value)| {
+                value
+                    .as_str()
+                    .map(|v| (key.clone(), v.to_string()))
+                    .ok_or_else(|| wrong_type(member, "an object of strings", value))
+            })
+            .collect::<Result<BTreeMap<_, _>, _>>()
+            .map(Some),
+        Some(other) => Err(wrong_type(member, "an object of strings", other)),
+    }
+}
+
+/// `SerializationException` for a member of the wrong JSON type.
+pub fn wrong_type(member: &str, expected: &str, got: &Value) -> ApiError {
     let kind = match got {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

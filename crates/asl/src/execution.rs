@@ -1820,10 +1820,20 @@ impl<'d> Run<'d> {
         if *w != wake {
             return;
         }
+        let activity = self
+            .state_of(tid)
+            .is_some_and(|s| matches!(&s.kind, StateKind::Task(t) if is_activity_arn(&t.resource)));
         let error = if timeout_at.is_some_and(|at| at <= self.now) {
             names::TIMEOUT
         } else if heartbeat.is_some_and(|h| h.due <= self.now) {
-            names::HEARTBEAT_TIMEOUT
+            // AWS reports a silent activity as `States.HeartbeatTimeout`, but a silent
+            // `.waitForTaskToken` task as `States.Timeout` (recorded in the corpus's
+            // `test_heartbeats.py` cases).
+            if activity {
+                names::HEARTBEAT_TIMEOUT
+            } else {
+                names::TIMEOUT
+            }
         } else {
             return;
         };

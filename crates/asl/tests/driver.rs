@@ -1306,7 +1306,8 @@ fn heartbeat_seconds_bind_only_tasks_that_can_send_heartbeats() {
     assert_eq!(done.status, Status::Succeeded);
     assert_eq!(done.output, Some(json!({"ok": 1})));
 
-    // A task waiting for its token must heartbeat: silence longer than 1 s fails it then.
+    // A task waiting for its token must heartbeat: silence longer than 1 s fails it then, with
+    // `States.Timeout` as AWS reports it for callbacks (activities get States.HeartbeatTimeout).
     let callback = json!({"StartAt": "T", "States": {"T": {
         "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
         "Parameters": {"MessageBody.$": "$$.Task.Token"},
@@ -1316,7 +1317,7 @@ fn heartbeat_seconds_bind_only_tasks_that_can_send_heartbeats() {
     assert_eq!(done.status, Status::Failed);
     assert_eq!(
         done.failure.as_ref().map(|f| f.error.as_str()),
-        Some("States.HeartbeatTimeout")
+        Some("States.Timeout")
     );
     assert_eq!(elapsed(&done), secs(1));
     assert!(types(&done).contains(&"TaskTimedOut"), "{:?}", types(&done));

@@ -90,10 +90,12 @@ async fn serve(options: ServerOptions) -> Result<()> {
         account: options.account,
         keys,
     };
-    // Stopping waits for requests in flight; long polls (GetActivityTask) end at once, empty.
+    // Stopping waits for requests in flight; long polls (GetActivityTask, ReceiveMessage) end
+    // at once, empty.
     let stop = async move {
         shutdown_signal().await;
         polls.close_activity_polls();
+        polls.close_queue_polls();
     };
     api::serve(listener, api, stop)
         .await

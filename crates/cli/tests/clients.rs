@@ -1,7 +1,7 @@
-//! weir's API driven by real AWS clients: starts `weir server` on a free port and runs
-//! `tests/clients/sfn_clients.py` (boto3 and the AWS CLI, from the environment
-//! `scripts/client-env.sh` creates) against it, then stops the server with SIGTERM and checks it
-//! shut down cleanly.
+//! weir's API driven by real AWS clients: starts `weir server` on a free port and runs a script
+//! of `tests/clients/` (`sfn_clients.py`, `activity_clients.py`, `sigv4_clients.py`,
+//! `sqs_clients.py`: boto3 and the AWS CLI, from the environment `scripts/client-env.sh`
+//! creates) against it, then stops the server with SIGTERM and checks it shut down cleanly.
 //!
 //! Needs `WEIR_PYTHON` (set by `scripts/test.sh`) or `~/.cache/weir/venv/bin/python`; skipped
 //! without one, except under `CI=true`, where it must run.
@@ -80,4 +80,15 @@ fn signed_requests_pass_and_bad_signatures_are_refused() {
     let (passed, report) = run_script(&server, &python, "sigv4_clients.py");
     server.stop();
     assert!(passed, "the signature tests failed:\n{report}");
+}
+
+#[test]
+fn boto3_drives_durable_queues_through_the_sqs_api() {
+    let Some(python) = client_python() else {
+        return;
+    };
+    let server = Server::start();
+    let (passed, report) = run_script(&server, &python, "sqs_clients.py");
+    server.stop();
+    assert!(passed, "the SQS client tests failed:\n{report}");
 }

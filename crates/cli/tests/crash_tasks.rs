@@ -164,9 +164,11 @@ fn definition(activity: &str) -> Value {
             "Resource": "arn:aws:lambda:us-east-1:000000000000:function:stamp",
             "ResultPath": "$.command", "Next": "Activity"},
         // A worker given the task by a server that died before answering it loses the token;
-        // the timeout and the retry bring such a task back, as they would on AWS.
-        "Activity": {"Type": "Task", "Resource": activity, "TimeoutSeconds": 15,
-            "Retry": [{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 3}],
+        // the heartbeat deadline (which starts over when a worker takes the task, so time spent
+        // queued behind other tasks does not count) and the retry bring such a task back, as
+        // they would on AWS.
+        "Activity": {"Type": "Task", "Resource": activity, "HeartbeatSeconds": 10,
+            "Retry": [{"ErrorEquals": ["States.HeartbeatTimeout"], "IntervalSeconds": 1, "MaxAttempts": 5}],
             "ResultPath": "$.activity", "Next": "Callback"},
         "Callback": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
             "Parameters": {"FunctionName": "tokens",

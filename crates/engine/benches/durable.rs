@@ -20,7 +20,6 @@ use engine::{
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use store::Store;
@@ -30,14 +29,11 @@ use store_sqlite::SqliteStore;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const RESOURCE: &str = "arn:aws:states:::lambda:invoke";
+mod common;
 
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use common::{env_or, fsync_rate, rss_mb};
+
+const RESOURCE: &str = "arn:aws:states:::lambda:invoke";
 
 fn chain(task: bool) -> String {
     let mut states = serde_json::Map::new();
@@ -119,32 +115,6 @@ async fn burst(engine: &Engine, arn: &str, n: usize) -> Duration {
         joined.expect("an execution task panicked");
     }
     started.elapsed()
-}
-
-/// 4 KiB appends with `fdatasync` for one second: the disk's durable-write rate.
-fn fsync_rate(dir: &Path) -> f64 {
-    let path = dir.join("fsync-probe");
-    let mut file = std::fs::File::create(&path).expect("the probe file opens");
-    let block = vec![7u8; 4096];
-    let started = Instant::now();
-    let mut n = 0u64;
-    while started.elapsed() < Duration::from_secs(1) {
-        file.write_all(&block).expect("the probe writes");
-        file.sync_data().expect("the probe syncs");
-        n += 1;
-    }
-    n as f64 / started.elapsed().as_secs_f64()
-}
-
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 fn main() {

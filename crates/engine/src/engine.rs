@@ -94,6 +94,8 @@ pub(crate) struct Inner {
     timers: mpsc::UnboundedSender<Timer>,
     /// Activity tasks waiting for a worker, and workers waiting for a task.
     pub(crate) activities: crate::activities::Dispatcher,
+    /// Queue long polls, purges and move tasks.
+    pub(crate) queues: crate::queues::Queues,
 }
 
 /// The latest revision of a machine, with its compiled definition.
@@ -175,8 +177,10 @@ impl Engine {
             waiters: Mutex::new(HashMap::new()),
             timers,
             activities: crate::activities::Dispatcher::default(),
+            queues: crate::queues::Queues::default(),
         });
         tokio::spawn(timer_service(Arc::downgrade(&inner), timer_rx));
+        tokio::spawn(crate::queues::sweeper(Arc::downgrade(&inner)));
         let engine = Engine { inner };
         engine.resume().await?;
         Ok(engine)
@@ -333,6 +337,7 @@ impl Engine {
             .filter(|task| {
                 !is_activity_arn(task.resource)
                     && !crate::nested::runs(task.resource)
+                    && !crate::queues::integration::runs(task.resource)
                     && !self.inner.tasks.supports(task.resource)
             })
             .map(|task| Diagnostic {
@@ -342,7 +347,8 @@ impl Engine {
                     "State '{}' calls '{}', which weir cannot run: weir runs Lambda functions \
                      registered with it (arn:aws:lambda:REGION:ACCOUNT:function:NAME, \
                      arn:aws:states:::lambda:invoke), activities, \
-                     arn:aws:states:::states:startExecution and arn:aws:states:::http:invoke",
+                     arn:aws:states:::states:startExecution, arn:aws:states:::sqs:sendMessage \
+                     and arn:aws:states:::http:invoke",
                     task.state, task.resource
                 ),
                 location: Some(task.location),
@@ -679,6 +685,11 @@ impl Engine {
         &self.inner
     }
 
+    /// An engine handle on shared state (for tasks the engine spawns).
+    pub(crate) fn from_inner(inner: Arc<Inner>) -> Engine {
+        Engine { inner }
+    }
+
     /// How the engine runs.
     pub fn options(&self) -> &Options {
         &self.inner.options
@@ -841,6 +852,11 @@ impl Inner {
                 inner: self.clone(),
             };
             crate::nested::run(engine, arn.to_string(), task.clone())
+        } else if crate::queues::integration::runs(&task.resource) {
+            let engine = Engine {
+                inner: self.clone(),
+            };
+            crate::queues::integration::run(engine, task.clone())
         } else {
             self.tasks.call(TaskRequest::of(arn, &task))
         };

@@ -116,6 +116,8 @@ impl Engine {
                     Command::RunTask(task) => {
                         let answer = if crate::nested::runs(&task.resource) {
                             crate::nested::run(self.clone(), arn.clone(), task.clone())
+                        } else if crate::queues::integration::runs(&task.resource) {
+                            crate::queues::integration::run(self.clone(), task.clone())
                         } else {
                             self.tasks().call(TaskRequest::of(&arn, &task))
                         };

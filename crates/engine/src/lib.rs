@@ -24,7 +24,9 @@ mod error;
 mod express;
 mod map_runs;
 mod nested;
+pub mod queues;
 mod resources;
+mod sdk;
 mod task;
 mod work;
 

@@ -167,34 +167,10 @@ fn start_answer(child: &ExecutionRecord) -> Value {
         "executionArn": child.arn,
         "startDate": child.start_date.as_millisecond() as f64 / 1000.0,
     });
-    let request_id = uuid_from(&child.arn);
-    let length = body.to_string().len().to_string();
-    let date = child
-        .start_date
-        .strftime("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string();
-    json!({
-        "ExecutionArn": child.arn,
-        "SdkHttpMetadata": {
-            "AllHttpHeaders": {
-                "x-amzn-RequestId": [request_id],
-                "connection": ["keep-alive"],
-                "Content-Length": [length],
-                "Date": [date],
-                "Content-Type": ["application/x-amz-json-1.0"],
-            },
-            "HttpHeaders": {
-                "connection": "keep-alive",
-                "Content-Length": length,
-                "Content-Type": "application/x-amz-json-1.0",
-                "Date": date,
-                "x-amzn-RequestId": request_id,
-            },
-            "HttpStatusCode": 200,
-        },
-        "SdkResponseMetadata": {"RequestId": request_id},
-        "StartDate": child.start_date.as_millisecond(),
-    })
+    let mut members = Map::new();
+    members.insert("ExecutionArn".into(), json!(child.arn));
+    members.insert("StartDate".into(), json!(child.start_date.as_millisecond()));
+    crate::sdk::json_result(members, &body, &uuid_from(&child.arn), child.start_date)
 }
 
 /// `DescribeExecution`'s answer for an ended child; `parsed` turns `Input` and `Output` into

@@ -9,6 +9,7 @@
 use jiff::Timestamp;
 use rusqlite::Row;
 use rusqlite::types::FromSql;
+use store::queue::Message;
 use store::{Error, EventRecord, ExecutionRecord, Result, StateMachineRecord};
 
 /// Maps a rusqlite error to [`Error::Backend`] for `operation`.
@@ -78,7 +79,12 @@ pub(crate) fn column<T: FromSql>(
 }
 
 /// Column `index` of `row` as a counter.
-fn count_column(row: &Row<'_>, index: usize, what: &str, operation: &'static str) -> Result<u64> {
+pub(crate) fn count_column(
+    row: &Row<'_>,
+    index: usize,
+    what: &str,
+    operation: &'static str,
+) -> Result<u64> {
     count(what, column(row, index, what, operation)?)
 }
 
@@ -165,6 +171,28 @@ pub(crate) fn event_from_row(row: &Row<'_>, operation: &'static str) -> Result<E
         event_type: column(row, 1, "event type", operation)?,
         timestamp: time_column(row, 2, "event timestamp", operation)?,
         body: column(row, 3, "event body", operation)?,
+    })
+}
+
+/// The columns [`message_from_row`] reads, of `messages`.
+pub(crate) const MESSAGE_COLUMNS: &str = "queue, id, sequence, body, attributes, sent_at, \
+     visible_at, receive_count, first_received_at, group_id, dedup_id, source_queue";
+
+/// A queue message from a row of [`MESSAGE_COLUMNS`].
+pub(crate) fn message_from_row(row: &Row<'_>, operation: &'static str) -> Result<Message> {
+    Ok(Message {
+        queue: column(row, 0, "message queue", operation)?,
+        id: column(row, 1, "message id", operation)?,
+        sequence: count_column(row, 2, "message sequence", operation)?,
+        body: column(row, 3, "message body", operation)?,
+        attributes: column(row, 4, "message attributes", operation)?,
+        sent_at: time_column(row, 5, "message sent_at", operation)?,
+        visible_at: time_column(row, 6, "message visible_at", operation)?,
+        receive_count: count_column(row, 7, "message receive_count", operation)?,
+        first_received_at: optional_time_column(row, 8, "message first_received_at", operation)?,
+        group_id: column(row, 9, "message group_id", operation)?,
+        dedup_id: column(row, 10, "message dedup_id", operation)?,
+        source_queue: column(row, 11, "message source_queue", operation)?,
     })
 }
 

@@ -1,4 +1,5 @@
-//! Reads: a small pool of read-only connections, each query on `tokio::task::spawn_blocking`.
+//! Reads: a small pool of read-only connections; short queries run on the calling task's
+//! thread, the few whose cost grows with the data (queue counts) on `tokio::task::spawn_blocking`.
 //!
 //! In WAL mode readers do not block the writer nor each other, and each statement reads one
 //! committed state: a reader sees a commit whole or not at all, and sees every commit that was
@@ -55,25 +56,62 @@ impl Readers {
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let _permit = self.permits.acquire().await.map_err(|_| Error::Closed)?;
+        let connection = self.lend(operation)?;
+        let result = read(&connection);
+        self.give_back(connection);
+        result
+    }
+
+    /// Runs `read` like [`Readers::run`], but on `tokio::task::spawn_blocking`: for reads whose
+    /// cost grows with the data (counting a queue's messages reads an index entry per message),
+    /// which would hold up the calling task's thread for milliseconds.
+    pub(crate) async fn run_blocking<T, F>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        read: F,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let _permit = self.permits.acquire().await.map_err(|_| Error::Closed)?;
+        let connection = self.lend(operation)?;
+        let (connection, result) = tokio::task::spawn_blocking(move || {
+            let result = read(&connection);
+            (connection, result)
+        })
+        .await
+        .map_err(|error| Error::Backend {
+            operation,
+            detail: format!("the read did not finish: {error}"),
+        })?;
+        self.give_back(connection);
+        result
+    }
+
+    /// An idle connection, or a new one if one was lost (a read panicked, or the caller of a
+    /// blocking read stopped waiting). Call with a permit held.
+    fn lend(&self, operation: &'static str) -> Result<Connection> {
         let lent = self
             .idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop();
-        // A connection is missing only if a read panicked while holding it: replace it.
-        let connection = match lent {
-            Some(connection) => connection,
+        match lent {
+            Some(connection) => Ok(connection),
             None => connect(&self.path, self.busy_timeout).map_err(|error| match error {
                 Error::Backend { detail, .. } => Error::Backend { operation, detail },
                 other => other,
-            })?,
-        };
-        let result = read(&connection);
+            }),
+        }
+    }
+
+    /// Returns a lent connection to the pool.
+    fn give_back(&self, connection: Connection) {
         self.idle
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(connection);
-        result
     }
 }
 

@@ -15,6 +15,7 @@ use store::{Error, Result};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_documents.sql"),
+    include_str!("../migrations/0003_queues.sql"),
 ];
 
 /// Brings the database on `connection` to the latest schema version.

@@ -24,12 +24,14 @@
 //! exits. A caller that stopped waiting (a dropped future) may still have its write applied.
 
 use crate::codec::{self, backend, int, micros};
+use crate::queue;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
+use store::queue::{NewMessage, Receipt, Receive, Received, Sent};
 use store::{Claimed, Commit, Error, Result, StateMachineRecord, WorkItem};
 use tokio::sync::oneshot;
 
@@ -75,6 +77,53 @@ pub(crate) enum Op {
         /// At most this many.
         limit: usize,
     },
+    /// [`store::Store::send_messages`].
+    SendMessages {
+        /// The queue.
+        queue: String,
+        /// The time deduplication records are compared with.
+        now: Timestamp,
+        /// The messages, all stored or none.
+        messages: Vec<NewMessage>,
+    },
+    /// [`store::Store::receive_messages`].
+    ReceiveMessages(Box<Receive>),
+    /// [`store::Store::delete_messages`].
+    DeleteMessages {
+        /// The queue.
+        queue: String,
+        /// The messages to delete.
+        receipts: Vec<Receipt>,
+    },
+    /// [`store::Store::change_visibility`].
+    ChangeVisibility {
+        /// The queue.
+        queue: String,
+        /// Only messages in flight at this time change.
+        now: Timestamp,
+        /// Each message and when it becomes visible.
+        changes: Vec<(Receipt, Timestamp)>,
+    },
+    /// [`store::Store::purge_messages`].
+    PurgeMessages(String),
+    /// [`store::Store::expire_messages`].
+    ExpireMessages {
+        /// The queue.
+        queue: String,
+        /// Messages sent before this are deleted.
+        sent_before: Timestamp,
+    },
+    /// [`store::Store::move_messages`].
+    MoveMessages {
+        /// The dead-letter queue.
+        from: String,
+        /// Where to, if not each message's source queue.
+        to: Option<String>,
+        /// At most this many.
+        max: usize,
+        /// The time visibility is compared with.
+        now: Timestamp,
+    },
 }
 
 /// What a write returns.
@@ -88,6 +137,14 @@ pub(crate) enum Reply {
     Version(u64),
     /// Whether something was deleted.
     Deleted(bool),
+    /// What a send did, per message.
+    Sent(Vec<Sent>),
+    /// What a receive did.
+    Received(Received),
+    /// Per receipt, whether it acted.
+    Acted(Vec<bool>),
+    /// How many messages a purge, an expiry or a move touched.
+    Count(u64),
 }
 
 /// A write and where to send its result.
@@ -251,6 +308,27 @@ fn apply(connection: &Connection, op: &Op) -> Result<Reply> {
             lease_until,
             limit,
         } => claim(connection, owner, *now, *due_by, *lease_until, *limit).map(Reply::Claimed),
+        Op::SendMessages {
+            queue,
+            now,
+            messages,
+        } => queue::send(connection, queue, *now, messages).map(Reply::Sent),
+        Op::ReceiveMessages(receive) => queue::receive(connection, receive).map(Reply::Received),
+        Op::DeleteMessages { queue, receipts } => {
+            queue::delete(connection, queue, receipts).map(Reply::Acted)
+        }
+        Op::ChangeVisibility {
+            queue,
+            now,
+            changes,
+        } => queue::change_visibility(connection, queue, *now, changes).map(Reply::Acted),
+        Op::PurgeMessages(queue) => queue::purge(connection, queue).map(Reply::Count),
+        Op::ExpireMessages { queue, sent_before } => {
+            queue::expire(connection, queue, *sent_before).map(Reply::Count)
+        }
+        Op::MoveMessages { from, to, max, now } => {
+            queue::move_back(connection, from, to.as_deref(), *max, *now).map(Reply::Count)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! file-backed store shows: reopening sees every acknowledged write, and concurrent writers share
 //! batches.
 
+use std::path::Path;
 use std::sync::Arc;
 use store::{Commit, EventRecord, ExecutionRecord, StateMachineRecord, Store, WorkItem};
 use store_sqlite::{Options, SqliteStore, Synchronous};
@@ -76,6 +77,19 @@ fn create(name: &str) -> Commit {
     }
 }
 
+/// The store in the file at `path` opened again, once per [`Synchronous`] setting.
+fn reopen_each_way(path: &Path) -> impl Iterator<Item = SqliteStore> + '_ {
+    [Synchronous::Full, Synchronous::Normal]
+        .into_iter()
+        .map(move |synchronous| {
+            let options = Options {
+                synchronous,
+                ..Options::default()
+            };
+            SqliteStore::open(path, options).expect("the store reopens")
+        })
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reopening_sees_every_acknowledged_write() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -107,12 +121,7 @@ async fn reopening_sees_every_acknowledged_write() {
         })
         .expect("the file is readable");
     assert_eq!(mode, "wal", "the file is in WAL mode");
-    for synchronous in [Synchronous::Full, Synchronous::Normal] {
-        let options = Options {
-            synchronous,
-            ..Options::default()
-        };
-        let store = SqliteStore::open(&path, options).expect("the store reopens");
+    for store in reopen_each_way(&path) {
         assert_eq!(
             store.get_state_machine(&machine().arn).await,
             Ok(Some(machine()))
@@ -293,5 +302,113 @@ async fn a_late_failure_rolls_back_only_its_request() {
         store.history(&first.execution.arn, 0, 10, false).await,
         Ok(first.events.clone()),
         "the failed commit's event was rolled back"
+    );
+}
+
+fn message(id: &str) -> store::queue::NewMessage {
+    store::queue::NewMessage {
+        id: id.to_owned(),
+        body: format!("body of {id}"),
+        attributes: "{}".to_owned(),
+        sent_at: at(1),
+        visible_at: at(1),
+        group_id: None,
+        dedup_id: Some(id.to_owned()),
+        dedup_expires_at: at(1_000_000),
+    }
+}
+
+/// Every acknowledged send, receive and delete is in the file after the store closes; sequences
+/// keep growing across a reopen, even past a deleted highest one; deduplication records survive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_queue_writes_survive_reopening() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("weir.db");
+    let (before, highest) = {
+        let store =
+            Arc::new(SqliteStore::open(&path, Options::default()).expect("the store opens"));
+        let tasks: Vec<_> = (0..50)
+            .map(|index| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move {
+                    store
+                        .send_messages("kept", at(1), vec![message(&format!("m{index:02}"))])
+                        .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            let sent = task
+                .await
+                .expect("the task finishes")
+                .expect("the send lands");
+            assert!(!sent[0].duplicate);
+        }
+        let receive = store::queue::Receive {
+            queue: "kept".to_owned(),
+            now: at(2),
+            max: 10,
+            visible_until: at(100),
+            redrive: None,
+            fifo: false,
+        };
+        let received = store.receive_messages(receive).await.expect("receive");
+        assert_eq!(received.messages.len(), 10);
+        let stored = store.peek_messages("kept", 100).await.expect("peek");
+        let last = stored.last().expect("50 messages").clone();
+        assert!(
+            stored
+                .iter()
+                .all(|message| message.sequence <= last.sequence),
+            "peek is in sequence order"
+        );
+        // Receive the rest, then delete the message with the highest sequence.
+        let everything = store::queue::Receive {
+            queue: "kept".to_owned(),
+            now: at(3),
+            max: 100,
+            visible_until: at(100),
+            redrive: None,
+            fifo: false,
+        };
+        let rest = store.receive_messages(everything).await.expect("receive");
+        let newest = rest.messages.last().expect("40 messages").clone();
+        assert_eq!(newest.sequence, last.sequence);
+        let deleted = store
+            .delete_messages(
+                "kept",
+                vec![store::queue::Receipt {
+                    sequence: newest.sequence,
+                    receive_count: 1,
+                }],
+            )
+            .await;
+        assert_eq!(deleted, Ok(vec![true]));
+        (
+            store.peek_messages("kept", 100).await.expect("peek"),
+            newest.sequence,
+        )
+    };
+    assert_eq!(before.len(), 49);
+    for store in reopen_each_way(&path) {
+        assert_eq!(
+            store.peek_messages("kept", 100).await,
+            Ok(before.clone()),
+            "every message, with its receive state, survived the reopen"
+        );
+        let again = store
+            .send_messages("kept", at(4), vec![message("m00")])
+            .await
+            .expect("send");
+        assert!(again[0].duplicate, "deduplication records survived");
+    }
+    let store = SqliteStore::open(&path, Options::default()).expect("the store reopens");
+    let fresh = store
+        .send_messages("kept", at(4), vec![message("fresh")])
+        .await
+        .expect("send");
+    assert!(
+        fresh[0].sequence > highest,
+        "a sequence is never used twice, not even the deleted highest one"
     );
 }

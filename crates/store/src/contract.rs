@@ -34,7 +34,12 @@
 //! - A lease that ends exactly at `now` still holds ("ended before now" is strict).
 //! - A create [`Commit`]'s first event id is 1; a commit without events is fine.
 //! - The stored row's `version` is `expected_version + 1` (or 1), whatever the commit's record says.
+//! - Queues need no creating: a queue nobody sent to is empty (peek, counts, purge).
+//! - A receive of `max` 0 takes nothing; a send of no messages stores nothing; `peek_messages`
+//!   reads at most `limit` messages.
+//! - A receipt named twice in one `delete_messages` deletes once: the second answer is `false`.
 
+use crate::queue::{Message, NewMessage, QueueCounts, Receipt, Receive, Received, Redrive, Sent};
 use crate::{
     BoxFuture, Claimed, Commit, Error, EventRecord, ExecutionFilter, ExecutionRecord,
     StateMachineRecord, Store, WorkItem,
@@ -95,12 +100,26 @@ macro_rules! store_contract_tests {
                 running_executions_lists_running_only,
                 documents_create_replace_and_delete,
                 documents_written_with_a_commit,
-                documents_list_by_prefix_in_key_order;
+                documents_list_by_prefix_in_key_order,
+                queue_send_keeps_sequence_order,
+                queue_counts_by_state,
+                queue_receive_takes_visible_messages,
+                queue_receive_moves_exhausted_messages_to_dead_letter_queue,
+                queue_stale_receipts_change_nothing,
+                queue_change_visibility_only_in_flight,
+                queue_fifo_in_flight_group_blocks,
+                queue_fifo_takes_several_of_one_group,
+                queue_fifo_skips_a_blocked_backlog,
+                queue_deduplication_within_window,
+                queue_purge_drops_dedup_records,
+                queue_expire_deletes_old_messages,
+                queue_move_messages_back;
             concurrent:
                 concurrent_commits_all_land,
                 concurrent_failures_do_not_fail_others,
                 concurrent_claims_never_share_an_item,
-                readers_never_see_part_of_a_commit;
+                readers_never_see_part_of_a_commit,
+                queue_concurrent_receives_never_share_a_message;
         );
     };
     (@module $fresh:expr; plain: $($plain:ident),* $(,)?; concurrent: $($concurrent:ident),* $(,)?;) => {
@@ -2049,6 +2068,999 @@ pub async fn documents_list_by_prefix_in_key_order(store: &dyn Store) {
     assert_eq!(keys("m_").await, vec!["m_x"], "`_` is not a wildcard");
     assert_eq!(keys("m%").await, vec!["m%y"], "`%` is not a wildcard");
     assert_eq!(keys("").await.len(), 6, "an empty prefix lists the kind");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queues.
+
+/// The main queue of the queue checks.
+const ORDERS: &str = "orders";
+
+/// The dead-letter queue of the queue checks.
+const ORDERS_DLQ: &str = "orders-dlq";
+
+/// A message `id` sent at `sent_at`, visible from `visible_at`, with no group or deduplication id.
+fn new_message(id: &str, sent_at: Timestamp, visible_at: Timestamp) -> NewMessage {
+    NewMessage {
+        id: id.to_owned(),
+        body: format!("body of {id}"),
+        attributes: format!(r#"{{"id":"{id}"}}"#),
+        sent_at,
+        visible_at,
+        group_id: None,
+        dedup_id: None,
+        dedup_expires_at: sent_at,
+    }
+}
+
+/// A message `id` of FIFO group `group`, sent and visible at `sent_at`.
+fn grouped(id: &str, group: &str, sent_at: Timestamp) -> NewMessage {
+    NewMessage {
+        group_id: Some(group.to_owned()),
+        ..new_message(id, sent_at, sent_at)
+    }
+}
+
+/// How long the deduplication records of the queue checks hold, in seconds.
+const DEDUP_WINDOW: i64 = 300;
+
+/// A message `id` with deduplication id `dedup`, sent and visible at `secs(sent)`, its record
+/// holding for [`DEDUP_WINDOW`].
+fn deduplicated(id: &str, dedup: &str, sent: i64) -> NewMessage {
+    NewMessage {
+        dedup_id: Some(dedup.to_owned()),
+        dedup_expires_at: secs(sent + DEDUP_WINDOW),
+        ..new_message(id, secs(sent), secs(sent))
+    }
+}
+
+/// `message` as stored in `queue` under `sequence`, never received.
+fn stored(queue: &str, message: &NewMessage, sequence: u64) -> Message {
+    Message {
+        queue: queue.to_owned(),
+        id: message.id.clone(),
+        sequence,
+        body: message.body.clone(),
+        attributes: message.attributes.clone(),
+        sent_at: message.sent_at,
+        visible_at: message.visible_at,
+        receive_count: 0,
+        first_received_at: None,
+        group_id: message.group_id.clone(),
+        dedup_id: message.dedup_id.clone(),
+        source_queue: None,
+    }
+}
+
+/// A receive from `queue` at `now` of up to `max` messages, in flight until `visible_until`, with
+/// no redrive policy, not FIFO.
+fn receive_of(queue: &str, now: Timestamp, max: usize, visible_until: Timestamp) -> Receive {
+    Receive {
+        queue: queue.to_owned(),
+        now,
+        max,
+        visible_until,
+        redrive: None,
+        fifo: false,
+    }
+}
+
+/// [`receive_of`] on a FIFO queue.
+fn fifo_receive(queue: &str, now: Timestamp, max: usize, visible_until: Timestamp) -> Receive {
+    Receive {
+        fifo: true,
+        ..receive_of(queue, now, max, visible_until)
+    }
+}
+
+/// [`receive_of`] with a redrive policy to [`ORDERS_DLQ`] after `max_receive_count` receives.
+fn redriven(
+    queue: &str,
+    now: Timestamp,
+    max: usize,
+    visible_until: Timestamp,
+    max_receive_count: u64,
+) -> Receive {
+    Receive {
+        redrive: Some(Redrive {
+            max_receive_count,
+            dead_letter_queue: ORDERS_DLQ.to_owned(),
+        }),
+        ..receive_of(queue, now, max, visible_until)
+    }
+}
+
+/// Sends `message` alone to `queue` at its send time; what the send answered.
+async fn send_one(store: &dyn Store, queue: &str, message: NewMessage) -> Sent {
+    let now = message.sent_at;
+    let mut sent = send(store, queue, now, &[message]).await;
+    sent.remove(0)
+}
+
+async fn send(
+    store: &dyn Store,
+    queue: &str,
+    now: Timestamp,
+    messages: &[NewMessage],
+) -> Vec<Sent> {
+    let sent = store
+        .send_messages(queue, now, messages.to_vec())
+        .await
+        .unwrap_or_else(|error| panic!("send_messages to {queue} failed: {error}"));
+    assert_eq!(
+        sent.len(),
+        messages.len(),
+        "send_messages answers once per message"
+    );
+    sent
+}
+
+/// Sends messages `(id, group)`, sent and visible at `secs(0)`, to [`ORDERS`]; their stored
+/// form.
+async fn send_grouped(store: &dyn Store, messages: &[(&str, &str)]) -> Vec<Message> {
+    let messages: Vec<NewMessage> = messages
+        .iter()
+        .map(|(id, group)| grouped(id, group, secs(0)))
+        .collect();
+    send_new(store, ORDERS, &messages).await
+}
+
+/// Sends messages `ids`, sent and visible at `secs(0)`, to `queue`; their stored form.
+async fn send_ready(store: &dyn Store, queue: &str, ids: &[&str]) -> Vec<Message> {
+    let messages: Vec<NewMessage> = ids
+        .iter()
+        .map(|id| new_message(id, secs(0), secs(0)))
+        .collect();
+    send_new(store, queue, &messages).await
+}
+
+/// Sends `messages` (none a duplicate) to `queue` at their send time; their stored form.
+async fn send_new(store: &dyn Store, queue: &str, messages: &[NewMessage]) -> Vec<Message> {
+    let now = messages.first().map_or(at(0), |message| message.sent_at);
+    let sent = send(store, queue, now, messages).await;
+    messages
+        .iter()
+        .zip(sent)
+        .map(|(message, sent)| {
+            assert_eq!(
+                (sent.id.as_str(), sent.duplicate),
+                (message.id.as_str(), false),
+                "a message without a deduplication record is stored under its own id"
+            );
+            stored(queue, message, sent.sequence)
+        })
+        .collect()
+}
+
+async fn receive(store: &dyn Store, receive: Receive) -> Received {
+    let described = format!("{receive:?}");
+    store
+        .receive_messages(receive)
+        .await
+        .unwrap_or_else(|error| panic!("receive_messages({described}) failed: {error}"))
+}
+
+/// The ids a receive delivered, in order.
+fn delivered(received: &Received) -> Vec<&str> {
+    received
+        .messages
+        .iter()
+        .map(|message| message.id.as_str())
+        .collect()
+}
+
+/// Every message of `queue`, in sequence order.
+async fn peek(store: &dyn Store, queue: &str) -> Vec<Message> {
+    store
+        .peek_messages(queue, 10_000)
+        .await
+        .unwrap_or_else(|error| panic!("peek_messages({queue}) failed: {error}"))
+}
+
+fn message_ids(messages: &[Message]) -> Vec<&str> {
+    messages.iter().map(|message| message.id.as_str()).collect()
+}
+
+async fn counts(store: &dyn Store, queue: &str, now: Timestamp) -> QueueCounts {
+    store
+        .queue_counts(queue, now)
+        .await
+        .unwrap_or_else(|error| panic!("queue_counts({queue}) failed: {error}"))
+}
+
+/// The receipt of `message` as it is now.
+fn receipt(message: &Message) -> Receipt {
+    Receipt {
+        sequence: message.sequence,
+        receive_count: message.receive_count,
+    }
+}
+
+/// `message` after a receive at `now` that keeps it until `visible_until`.
+fn received_at(message: &Message, now: Timestamp, visible_until: Timestamp) -> Message {
+    Message {
+        receive_count: message.receive_count + 1,
+        first_received_at: message.first_received_at.or(Some(now)),
+        visible_at: visible_until,
+        ..message.clone()
+    }
+}
+
+/// Sequences are unique in the store and grow in send order, across calls and queues; a queue
+/// holds its messages in sequence order, every field as sent.
+pub async fn queue_send_keeps_sequence_order(store: &dyn Store) {
+    let first = send_new(
+        store,
+        ORDERS,
+        &[
+            new_message("m1", at(10), at(10)),
+            new_message("m2", at(5), secs(60)),
+            NewMessage {
+                group_id: Some("g".to_owned()),
+                ..new_message("m3", at(10), at(10))
+            },
+        ],
+    )
+    .await;
+    let other = send_new(store, "other", &[new_message("o1", at(20), at(20))]).await;
+    let second = send_new(store, ORDERS, &[new_message("m4", at(30), at(30))]).await;
+    let sequences: Vec<u64> = first
+        .iter()
+        .chain(&other)
+        .chain(&second)
+        .map(|message| message.sequence)
+        .collect();
+    assert!(
+        sequences.windows(2).all(|pair| pair[0] < pair[1]),
+        "sequences must grow in send order, across calls and queues: {sequences:?}"
+    );
+    let expected: Vec<Message> = first.iter().chain(&second).cloned().collect();
+    assert_eq!(
+        peek(store, ORDERS).await,
+        expected,
+        "a queue holds its messages in sequence order, as sent"
+    );
+    assert_eq!(peek(store, "other").await, other, "queues are separate");
+    let two = store
+        .peek_messages(ORDERS, 2)
+        .await
+        .expect("peek_messages must succeed");
+    assert_eq!(two, expected[..2], "peek reads at most `limit`, in order");
+    assert_eq!(
+        peek(store, "empty").await,
+        Vec::new(),
+        "an unknown queue is empty"
+    );
+    assert_eq!(
+        send(store, ORDERS, at(40), &[]).await,
+        Vec::new(),
+        "sending nothing stores nothing"
+    );
+}
+
+/// Counts split a queue's messages into visible, in flight and delayed at `now`, and name the
+/// oldest send time.
+pub async fn queue_counts_by_state(store: &dyn Store) {
+    assert_eq!(
+        counts(store, ORDERS, secs(0)).await,
+        QueueCounts::default(),
+        "an empty queue counts nothing"
+    );
+    send_new(
+        store,
+        ORDERS,
+        &[
+            new_message("taken", secs(0), secs(0)),
+            new_message("waiting", secs(0), secs(0)),
+            new_message("delayed", at(-7), secs(60)),
+            new_message("ready", secs(1), secs(1)),
+        ],
+    )
+    .await;
+    send_new(
+        store,
+        "other",
+        &[new_message("elsewhere", secs(-100), secs(-100))],
+    )
+    .await;
+    let taken = receive(store, receive_of(ORDERS, secs(2), 1, secs(30))).await;
+    assert_eq!(delivered(&taken), vec!["taken"]);
+    for (now, visible, in_flight, delayed, rule) in [
+        (secs(2), 2, 1, 1, "two visible, one received, one delayed"),
+        (
+            secs(30),
+            3,
+            0,
+            1,
+            "a message whose visibility ended at `now` is visible",
+        ),
+        (
+            secs(60),
+            4,
+            0,
+            0,
+            "a delayed message is visible once its delay ends",
+        ),
+    ] {
+        assert_eq!(
+            counts(store, ORDERS, now).await,
+            QueueCounts {
+                visible,
+                in_flight,
+                delayed,
+                oldest_sent_at: Some(at(-7)),
+            },
+            "{rule}; the oldest message is the one sent first, whatever its sequence"
+        );
+    }
+}
+
+/// A receive takes the first visible messages in sequence order, up to `max`, skipping delayed
+/// and in-flight ones; it counts the receive, notes the first one, and hides the message until
+/// `visible_until`.
+pub async fn queue_receive_takes_visible_messages(store: &dyn Store) {
+    let sent = send_new(
+        store,
+        ORDERS,
+        &[
+            new_message("m1", secs(0), secs(0)),
+            new_message("m2", secs(0), secs(50)),
+            new_message("m3", secs(0), secs(0)),
+            new_message("m4", secs(0), secs(0)),
+            new_message("m5", secs(0), secs(0)),
+        ],
+    )
+    .await;
+    let none = receive(store, receive_of(ORDERS, secs(1), 0, secs(31))).await;
+    assert_eq!(none, Received::default(), "a receive of 0 takes nothing");
+    let first = receive(store, receive_of(ORDERS, secs(1), 2, secs(31))).await;
+    assert_eq!(
+        first,
+        Received {
+            messages: vec![
+                received_at(&sent[0], secs(1), secs(31)),
+                received_at(&sent[2], secs(1), secs(31)),
+            ],
+            moved_to_dead_letter: 0,
+        },
+        "the first two visible messages, delayed m2 skipped, as they are after the receive"
+    );
+    let second = receive(store, receive_of(ORDERS, secs(2), 10, secs(32))).await;
+    assert_eq!(
+        delivered(&second),
+        vec!["m4", "m5"],
+        "in-flight messages are skipped"
+    );
+    let third = receive(store, receive_of(ORDERS, secs(3), 10, secs(33))).await;
+    assert_eq!(
+        third,
+        Received::default(),
+        "nothing is visible: every message is delayed or in flight"
+    );
+    let again = receive(store, receive_of(ORDERS, secs(50), 10, secs(80))).await;
+    let expected_again = vec![
+        received_at(&first.messages[0], secs(50), secs(80)),
+        received_at(&sent[1], secs(50), secs(80)),
+        received_at(&first.messages[1], secs(50), secs(80)),
+        received_at(&second.messages[0], secs(50), secs(80)),
+        received_at(&second.messages[1], secs(50), secs(80)),
+    ];
+    assert_eq!(
+        again.messages, expected_again,
+        "once visible again, messages come in sequence order; receive counts grow and the \
+         first receive time stays"
+    );
+    assert_eq!(again.messages[0].receive_count, 2);
+    assert_eq!(again.messages[0].first_received_at, Some(secs(1)));
+    assert_eq!(
+        peek(store, ORDERS).await,
+        expected_again,
+        "a receive stores what it returns"
+    );
+}
+
+/// A message received `max_receive_count` times moves to the dead-letter queue on its next
+/// receive instead of being delivered: once, whole, with its source queue; the moves count
+/// toward `max`.
+pub async fn queue_receive_moves_exhausted_messages_to_dead_letter_queue(store: &dyn Store) {
+    let sent = send_ready(store, ORDERS, &["a", "b", "c"]).await;
+    let policy = 2;
+    let first = receive(store, redriven(ORDERS, secs(1), 3, secs(10), policy)).await;
+    assert_eq!(delivered(&first), vec!["a", "b", "c"]);
+    let second = receive(store, redriven(ORDERS, secs(10), 1, secs(20), policy)).await;
+    assert_eq!(delivered(&second), vec!["a"], "a is received a second time");
+    let third = receive(store, redriven(ORDERS, secs(20), 2, secs(30), policy)).await;
+    assert_eq!(
+        third.moved_to_dead_letter, 1,
+        "a reached max_receive_count: it moves"
+    );
+    assert_eq!(
+        delivered(&third),
+        vec!["b"],
+        "the move counts toward max: only b is delivered"
+    );
+    let moved_a = Message {
+        queue: ORDERS_DLQ.to_owned(),
+        source_queue: Some(ORDERS.to_owned()),
+        receive_count: 0,
+        visible_at: secs(20),
+        first_received_at: Some(secs(1)),
+        ..sent[0].clone()
+    };
+    assert_eq!(
+        peek(store, ORDERS_DLQ).await,
+        vec![moved_a.clone()],
+        "the moved message keeps its sequence and fields; it is visible in the dead-letter queue \
+         with receive count 0 and its source queue"
+    );
+    assert_eq!(
+        message_ids(&peek(store, ORDERS).await),
+        vec!["b", "c"],
+        "a moved message is no longer in its queue"
+    );
+    let fourth = receive(store, redriven(ORDERS, secs(30), 10, secs(40), policy)).await;
+    assert_eq!(
+        (delivered(&fourth), fourth.moved_to_dead_letter),
+        (vec!["c"], 1),
+        "b moves (received twice), c is delivered a second time"
+    );
+    let fifth = receive(store, redriven(ORDERS, secs(40), 10, secs(50), policy)).await;
+    assert_eq!(
+        (delivered(&fifth), fifth.moved_to_dead_letter),
+        (Vec::<&str>::new(), 1),
+        "c moves; nothing is delivered"
+    );
+    assert_eq!(peek(store, ORDERS).await, Vec::new(), "the queue is empty");
+    let dead = peek(store, ORDERS_DLQ).await;
+    assert_eq!(
+        message_ids(&dead),
+        vec!["a", "b", "c"],
+        "each message is in the dead-letter queue exactly once, in sequence order"
+    );
+    assert_eq!(
+        counts(store, ORDERS_DLQ, secs(40)).await,
+        QueueCounts {
+            visible: 3,
+            in_flight: 0,
+            delayed: 0,
+            oldest_sent_at: Some(secs(0)),
+        }
+    );
+    let from_dlq = receive(store, receive_of(ORDERS_DLQ, secs(41), 1, secs(51))).await;
+    assert_eq!(
+        from_dlq.messages,
+        vec![received_at(&moved_a, secs(41), secs(51))],
+        "a dead-letter queue is received from like any queue"
+    );
+    let empty = receive(store, redriven(ORDERS, secs(60), 10, secs(70), policy)).await;
+    assert_eq!(
+        empty,
+        Received::default(),
+        "nothing is left to move or deliver"
+    );
+}
+
+/// A receipt acts only on the message as it was received: an older receive's receipt, another
+/// queue's, or an unknown one neither deletes nor changes visibility; per receipt, the answer
+/// says which acted.
+pub async fn queue_stale_receipts_change_nothing(store: &dyn Store) {
+    let sent = send_ready(store, ORDERS, &["m"]).await;
+    let first = receive(store, receive_of(ORDERS, secs(1), 1, secs(10))).await;
+    let old = receipt(&first.messages[0]);
+    let second = receive(store, receive_of(ORDERS, secs(10), 1, secs(20))).await;
+    let current = receipt(&second.messages[0]);
+    assert_eq!(current.sequence, sent[0].sequence);
+    assert_eq!((old.receive_count, current.receive_count), (1, 2));
+    let before = peek(store, ORDERS).await;
+    let changed = store
+        .change_visibility(ORDERS, secs(11), vec![(old, secs(100))])
+        .await;
+    assert_eq!(changed, Ok(vec![false]), "a stale receipt changes nothing");
+    let deleted = store.delete_messages(ORDERS, vec![old]).await;
+    assert_eq!(deleted, Ok(vec![false]), "a stale receipt deletes nothing");
+    let elsewhere = store.delete_messages("other", vec![current]).await;
+    assert_eq!(
+        elsewhere,
+        Ok(vec![false]),
+        "a receipt acts only in its message's queue"
+    );
+    let changed_elsewhere = store
+        .change_visibility("other", secs(11), vec![(current, secs(100))])
+        .await;
+    assert_eq!(changed_elsewhere, Ok(vec![false]));
+    assert_eq!(
+        peek(store, ORDERS).await,
+        before,
+        "the message is unchanged"
+    );
+    let unknown = Receipt {
+        sequence: current.sequence + 1_000,
+        receive_count: 1,
+    };
+    let deleted = store
+        .delete_messages(ORDERS, vec![old, current, unknown, current])
+        .await;
+    assert_eq!(
+        deleted,
+        Ok(vec![false, true, false, false]),
+        "one answer per receipt, in order: only the current receipt deletes, once"
+    );
+    assert_eq!(peek(store, ORDERS).await, Vec::new(), "the message is gone");
+}
+
+/// Change-visibility acts only on messages in flight at `now`: it can hide one longer or make it
+/// visible at once; a visible or delayed message is left alone.
+pub async fn queue_change_visibility_only_in_flight(store: &dyn Store) {
+    let sent = send_new(
+        store,
+        ORDERS,
+        &[
+            new_message("visible", secs(0), secs(0)),
+            new_message("delayed", secs(0), secs(100)),
+        ],
+    )
+    .await;
+    let untouched = store
+        .change_visibility(
+            ORDERS,
+            secs(1),
+            vec![(receipt(&sent[0]), secs(50)), (receipt(&sent[1]), secs(50))],
+        )
+        .await;
+    assert_eq!(
+        untouched,
+        Ok(vec![false, false]),
+        "visible and delayed messages are not in flight"
+    );
+    assert_eq!(peek(store, ORDERS).await, sent, "nothing changed");
+    let taken = receive(store, receive_of(ORDERS, secs(1), 1, secs(10))).await;
+    let current = receipt(&taken.messages[0]);
+    let longer = store
+        .change_visibility(ORDERS, secs(2), vec![(current, secs(60))])
+        .await;
+    assert_eq!(
+        longer,
+        Ok(vec![true]),
+        "an in-flight message's visibility changes"
+    );
+    assert_eq!(peek(store, ORDERS).await[0].visible_at, secs(60));
+    assert_eq!(
+        receive(store, receive_of(ORDERS, secs(30), 10, secs(40))).await,
+        Received::default(),
+        "still in flight after its first visibility would have ended"
+    );
+    let now = store
+        .change_visibility(ORDERS, secs(31), vec![(current, secs(31))])
+        .await;
+    assert_eq!(now, Ok(vec![true]), "visibility can end at once");
+    assert_eq!(
+        counts(store, ORDERS, secs(31)).await.visible,
+        1,
+        "the message is visible again"
+    );
+    let expired = store
+        .change_visibility(ORDERS, secs(32), vec![(current, secs(90))])
+        .await;
+    assert_eq!(
+        expired,
+        Ok(vec![false]),
+        "a message whose visibility ended is not in flight, even with its current receipt"
+    );
+    let again = receive(store, receive_of(ORDERS, secs(33), 10, secs(43))).await;
+    assert_eq!(
+        (delivered(&again), again.messages[0].receive_count),
+        (vec!["visible"], 2),
+        "it is received again"
+    );
+}
+
+/// FIFO: a group with a message in flight gives nothing else until that message is deleted or
+/// visible again; other groups go on.
+pub async fn queue_fifo_in_flight_group_blocks(store: &dyn Store) {
+    send_grouped(
+        store,
+        &[
+            ("a1", "a"),
+            ("b1", "b"),
+            ("a2", "a"),
+            ("b2", "b"),
+            ("c1", "c"),
+        ],
+    )
+    .await;
+    let first = receive(store, fifo_receive(ORDERS, secs(1), 1, secs(30))).await;
+    assert_eq!(delivered(&first), vec!["a1"]);
+    let second = receive(store, fifo_receive(ORDERS, secs(2), 10, secs(30))).await;
+    assert_eq!(
+        delivered(&second),
+        vec!["b1", "b2", "c1"],
+        "group a is blocked by a1 in flight; b and c are not"
+    );
+    send_new(store, ORDERS, &[grouped("c2", "c", secs(3))]).await;
+    assert_eq!(
+        receive(store, fifo_receive(ORDERS, secs(4), 10, secs(30))).await,
+        Received::default(),
+        "every group has a message in flight"
+    );
+    let deleted = store
+        .delete_messages(ORDERS, vec![receipt(&first.messages[0])])
+        .await;
+    assert_eq!(deleted, Ok(vec![true]));
+    let third = receive(store, fifo_receive(ORDERS, secs(5), 10, secs(30))).await;
+    assert_eq!(
+        delivered(&third),
+        vec!["a2"],
+        "deleting a1 unblocks group a"
+    );
+    let fourth = receive(store, fifo_receive(ORDERS, secs(30), 10, secs(60))).await;
+    assert_eq!(
+        delivered(&fourth),
+        vec!["b1", "a2", "b2", "c1", "c2"],
+        "once visible again, every group resumes in sequence order"
+    );
+}
+
+/// FIFO: one receive may take several messages of one group, in sequence order; a message of a
+/// group whose earlier message is delayed waits for it; a message without a group is not taken.
+pub async fn queue_fifo_takes_several_of_one_group(store: &dyn Store) {
+    send_new(
+        store,
+        ORDERS,
+        &[
+            grouped("a1", "a", secs(0)),
+            grouped("a2", "a", secs(0)),
+            grouped("a3", "a", secs(0)),
+            NewMessage {
+                group_id: Some("late".to_owned()),
+                ..new_message("late1", secs(0), secs(20))
+            },
+            grouped("late2", "late", secs(0)),
+            grouped("b1", "b", secs(0)),
+            new_message("loose", secs(0), secs(0)),
+        ],
+    )
+    .await;
+    let first = receive(store, fifo_receive(ORDERS, secs(1), 2, secs(60))).await;
+    assert_eq!(
+        delivered(&first),
+        vec!["a1", "a2"],
+        "several of one group, in order"
+    );
+    let second = receive(store, fifo_receive(ORDERS, secs(2), 10, secs(60))).await;
+    assert_eq!(
+        delivered(&second),
+        vec!["b1"],
+        "a3 waits for a1 and a2; late2 waits for the delayed late1"
+    );
+    let third = receive(store, fifo_receive(ORDERS, secs(20), 10, secs(60))).await;
+    assert_eq!(
+        delivered(&third),
+        vec!["late1", "late2"],
+        "once late1 is visible, its group goes in order"
+    );
+    assert_eq!(
+        delivered(&receive(store, receive_of(ORDERS, secs(21), 10, secs(60))).await),
+        vec!["a3", "loose"],
+        "a standard receive ignores groups: it takes a3, and the message without a group"
+    );
+}
+
+/// FIFO: behind a long backlog of a group with a message in flight, a receive still finds the
+/// other groups' messages, in sequence order.
+pub async fn queue_fifo_skips_a_blocked_backlog(store: &dyn Store) {
+    let backlog: Vec<NewMessage> = (0..1_000)
+        .map(|index| grouped(&format!("a{index:04}"), "a", secs(0)))
+        .collect();
+    send_new(store, ORDERS, &backlog).await;
+    send_grouped(store, &[("b1", "b"), ("c1", "c"), ("b2", "b")]).await;
+    let first = receive(store, fifo_receive(ORDERS, secs(1), 1, secs(60))).await;
+    assert_eq!(delivered(&first), vec!["a0000"]);
+    let second = receive(store, fifo_receive(ORDERS, secs(2), 10, secs(60))).await;
+    assert_eq!(
+        delivered(&second),
+        vec!["b1", "c1", "b2"],
+        "group a waits for a0000; the groups behind its backlog do not"
+    );
+    assert_eq!(
+        receive(store, fifo_receive(ORDERS, secs(3), 10, secs(60))).await,
+        Received::default(),
+        "every group has a message in flight"
+    );
+}
+
+/// A send whose deduplication id has a record that holds is not stored and answers with the
+/// first message; the record outlives its message, holds until it expires, and is per queue.
+pub async fn queue_deduplication_within_window(store: &dyn Store) {
+    let first = send_new(store, ORDERS, &[deduplicated("m1", "d", 0)]).await;
+    assert_eq!(
+        send_one(store, ORDERS, deduplicated("m2", "d", 10)).await,
+        Sent {
+            id: "m1".to_owned(),
+            sequence: first[0].sequence,
+            duplicate: true,
+        },
+        "a duplicate answers with the first message's id and sequence"
+    );
+    let batch = send(
+        store,
+        ORDERS,
+        secs(11),
+        &[deduplicated("m3", "e", 11), deduplicated("m4", "e", 11)],
+    )
+    .await;
+    assert!(!batch[0].duplicate, "m3 is new");
+    assert_eq!(
+        (batch[1].id.as_str(), batch[1].sequence, batch[1].duplicate),
+        ("m3", batch[0].sequence, true),
+        "a duplicate within one send is caught"
+    );
+    let elsewhere = send_one(store, "other", deduplicated("o1", "d", 12)).await;
+    assert!(!elsewhere.duplicate, "records belong to their queue");
+    assert_eq!(
+        message_ids(&peek(store, ORDERS).await),
+        vec!["m1", "m3"],
+        "duplicates are not stored"
+    );
+    let taken = receive(store, receive_of(ORDERS, secs(13), 10, secs(20))).await;
+    let receipts: Vec<Receipt> = taken.messages.iter().map(receipt).collect();
+    assert_eq!(
+        store.delete_messages(ORDERS, receipts).await,
+        Ok(vec![true, true])
+    );
+    let after_delete = send_one(store, ORDERS, deduplicated("m5", "d", DEDUP_WINDOW - 1)).await;
+    assert_eq!(
+        (after_delete.id.as_str(), after_delete.duplicate),
+        ("m1", true),
+        "the record outlives its message, until it expires"
+    );
+    let expired = send_one(store, ORDERS, deduplicated("m6", "d", DEDUP_WINDOW)).await;
+    assert_eq!(
+        (expired.id.as_str(), expired.duplicate),
+        ("m6", false),
+        "a record expires at dedup_expires_at"
+    );
+    assert!(
+        expired.sequence > batch[0].sequence,
+        "a message stored again gets a new sequence"
+    );
+    assert_eq!(
+        send_one(store, ORDERS, deduplicated("m7", "d", DEDUP_WINDOW + 1)).await,
+        Sent {
+            id: "m6".to_owned(),
+            sequence: expired.sequence,
+            duplicate: true,
+        },
+        "the new record holds"
+    );
+}
+
+/// A purge deletes every message of the queue, whatever its state, and its deduplication
+/// records; other queues keep theirs.
+pub async fn queue_purge_drops_dedup_records(store: &dyn Store) {
+    send_new(
+        store,
+        ORDERS,
+        &[
+            deduplicated("m1", "d", 0),
+            new_message("m2", secs(0), secs(0)),
+            new_message("m3", secs(0), secs(100)),
+        ],
+    )
+    .await;
+    let other = send_new(store, "other", &[deduplicated("o1", "d", 0)]).await;
+    receive(store, receive_of(ORDERS, secs(1), 1, secs(30))).await;
+    assert_eq!(
+        store.purge_messages(ORDERS).await,
+        Ok(3),
+        "every message is purged"
+    );
+    assert_eq!(peek(store, ORDERS).await, Vec::new());
+    assert_eq!(
+        peek(store, "other").await,
+        other,
+        "another queue keeps its messages"
+    );
+    let again = send_one(store, ORDERS, deduplicated("m4", "d", 2)).await;
+    assert_eq!(
+        (again.id.as_str(), again.duplicate),
+        ("m4", false),
+        "the purge dropped the deduplication record"
+    );
+    let still = send_one(store, "other", deduplicated("o2", "d", 2)).await;
+    assert!(still.duplicate, "another queue keeps its records");
+    assert_eq!(store.purge_messages("empty").await, Ok(0));
+}
+
+/// Retention deletes a queue's messages sent before the bound, whatever their state, and keeps
+/// deduplication records that still hold.
+pub async fn queue_expire_deletes_old_messages(store: &dyn Store) {
+    let sent = send_new(
+        store,
+        ORDERS,
+        &[
+            deduplicated("old", "d", 0),
+            new_message("taken", secs(10), secs(10)),
+            new_message("kept", secs(20), secs(20)),
+            new_message("delayed-old", secs(5), secs(100)),
+        ],
+    )
+    .await;
+    let other = send_ready(store, "other", &["o1"]).await;
+    receive(store, receive_of(ORDERS, secs(11), 2, secs(60))).await;
+    assert_eq!(
+        store.expire_messages(ORDERS, secs(20)).await,
+        Ok(3),
+        "messages sent strictly before the bound go, in flight or delayed too"
+    );
+    assert_eq!(peek(store, ORDERS).await, vec![sent[2].clone()]);
+    assert_eq!(
+        peek(store, "other").await,
+        other,
+        "other queues are untouched"
+    );
+    assert_eq!(store.expire_messages(ORDERS, secs(20)).await, Ok(0));
+    assert!(
+        send_one(store, ORDERS, deduplicated("again", "d", 21))
+            .await
+            .duplicate,
+        "a deduplication record that still holds outlives its expired message"
+    );
+}
+
+/// Moving messages back takes up to `max` visible messages of a dead-letter queue in sequence
+/// order, to their source queue or to a named one, requeued as new.
+pub async fn queue_move_messages_back(store: &dyn Store) {
+    let from_a = send_ready(store, "a", &["a1", "a2"]).await;
+    let from_b = send_ready(store, "b", &["b1"]).await;
+    let direct = send_ready(store, ORDERS_DLQ, &["d1"]).await;
+    let from_a3 = send_ready(store, "a", &["a3"]).await;
+    for queue in ["a", "b"] {
+        receive(store, redriven(queue, secs(1), 10, secs(2), 1)).await;
+        let moved = receive(store, redriven(queue, secs(2), 10, secs(3), 1)).await;
+        assert!(moved.messages.is_empty(), "every message of {queue} moves");
+    }
+    assert_eq!(
+        message_ids(&peek(store, ORDERS_DLQ).await),
+        vec!["a1", "a2", "b1", "d1", "a3"],
+        "the dead-letter queue holds the messages in sequence order"
+    );
+    let busy = receive(store, receive_of(ORDERS_DLQ, secs(3), 1, secs(100))).await;
+    assert_eq!(
+        delivered(&busy),
+        vec!["a1"],
+        "a1 is in flight in the dead-letter queue"
+    );
+    assert_eq!(
+        store.move_messages(ORDERS_DLQ, None, 1, secs(4)).await,
+        Ok(1),
+        "at most max move"
+    );
+    let requeued = |message: &Message, queue: &str, now: Timestamp| Message {
+        queue: queue.to_owned(),
+        visible_at: now,
+        receive_count: 0,
+        source_queue: None,
+        first_received_at: Some(secs(1)),
+        ..message.clone()
+    };
+    assert_eq!(
+        peek(store, "a").await,
+        vec![requeued(&from_a[1], "a", secs(4))],
+        "the first visible message moves back to its source queue, requeued, with its sequence"
+    );
+    assert_eq!(
+        store.move_messages(ORDERS_DLQ, None, 10, secs(5)).await,
+        Ok(2),
+        "b1 and a3 move; a1 is in flight, d1 has no source queue"
+    );
+    assert_eq!(
+        peek(store, "a").await,
+        vec![
+            requeued(&from_a[1], "a", secs(4)),
+            requeued(&from_a3[0], "a", secs(5)),
+        ]
+    );
+    assert_eq!(
+        peek(store, "b").await,
+        vec![requeued(&from_b[0], "b", secs(5))]
+    );
+    assert_eq!(
+        message_ids(&peek(store, ORDERS_DLQ).await),
+        vec!["a1", "d1"]
+    );
+    assert_eq!(
+        store
+            .move_messages(ORDERS_DLQ, Some("c"), 10, secs(100))
+            .await,
+        Ok(2),
+        "with a destination, every visible message moves, source queue or not"
+    );
+    let in_c = peek(store, "c").await;
+    assert_eq!(
+        in_c,
+        vec![
+            requeued(&from_a[0], "c", secs(100)),
+            Message {
+                queue: "c".to_owned(),
+                visible_at: secs(100),
+                ..direct[0].clone()
+            },
+        ]
+    );
+    assert_eq!(peek(store, ORDERS_DLQ).await, Vec::new());
+    assert_eq!(
+        store.move_messages(ORDERS_DLQ, None, 10, secs(100)).await,
+        Ok(0)
+    );
+}
+
+/// Concurrent receives never deliver one message twice while it is in flight, and messages that
+/// used up their receives move to the dead-letter queue exactly once.
+pub async fn queue_concurrent_receives_never_share_a_message(store: Arc<dyn Store>, spawn: Spawn) {
+    let messages: Vec<NewMessage> = (0..CONCURRENT_CALLERS)
+        .map(|index| new_message(&format!("m{index:03}"), secs(0), secs(0)))
+        .collect();
+    for chunk in messages.chunks(10) {
+        send_new(&*store, ORDERS, chunk).await;
+    }
+    let half = CONCURRENT_CALLERS / 2;
+    let once = receive(&*store, receive_of(ORDERS, secs(1), half, secs(10))).await;
+    assert_eq!(once.messages.len(), half);
+    let taken = Arc::new(Mutex::new((Vec::new(), 0_u64)));
+    let tasks = (0..10)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let taken = Arc::clone(&taken);
+            spawn(Box::pin(async move {
+                for round in 0..=CONCURRENT_CALLERS {
+                    assert!(
+                        round < CONCURRENT_CALLERS,
+                        "receiving must run out of messages"
+                    );
+                    let received =
+                        receive(&*store, redriven(ORDERS, secs(10), 7, secs(1_000), 1)).await;
+                    if received.messages.is_empty() && received.moved_to_dead_letter == 0 {
+                        break;
+                    }
+                    let mut taken = taken
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    taken
+                        .0
+                        .extend(received.messages.into_iter().map(|message| message.id));
+                    taken.1 += received.moved_to_dead_letter;
+                }
+            }))
+        })
+        .collect();
+    join(tasks).await;
+    let (ids, moved) = std::mem::take(
+        &mut *taken
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let distinct: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(ids.len(), half, "each fresh message is delivered once");
+    assert_eq!(distinct.len(), half, "no message is delivered twice");
+    assert_eq!(moved, half as u64, "each received message moves once");
+    let expected_dead: Vec<&str> = messages[..half].iter().map(|m| m.id.as_str()).collect();
+    let expected_live: Vec<&str> = messages[half..].iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(
+        distinct.into_iter().collect::<Vec<_>>(),
+        expected_live,
+        "the fresh messages are the ones delivered"
+    );
+    let dead = peek(&*store, ORDERS_DLQ).await;
+    assert_eq!(
+        message_ids(&dead),
+        expected_dead,
+        "the dead-letter queue holds each moved message once"
+    );
+    assert_eq!(
+        message_ids(&peek(&*store, ORDERS).await),
+        expected_live,
+        "the delivered messages stay in their queue"
+    );
 }
 
 #[cfg(test)]

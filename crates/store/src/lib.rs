@@ -41,10 +41,13 @@
 //!   ([`Error::Conflict`] otherwise, [`Error::NotFound`] if there is none); each write returns the
 //!   new version (1 on create). [`Store::list_documents`] lists one kind by key prefix, in key
 //!   order.
+//! - **Queues** keep messages with SQS semantics through a few atomic operations; their
+//!   contract is in [`queue`].
 //! - **The store owns `version` and `last_event_id`.** It writes the expected version + 1 (1 on
 //!   create) and the last appended event's id, whatever the commit's record says.
 
 pub mod contract;
+pub mod queue;
 
 use jiff::Timestamp;
 use std::future::Future;
@@ -344,4 +347,63 @@ pub trait Store: Send + Sync {
 
     /// Deletes a document; `false` if there was none.
     fn delete_document(&self, kind: &str, key: &str) -> BoxFuture<'_, Result<bool>>;
+
+    /// Stores messages on `queue` (see [`queue`] for deduplication), all or none; durable when
+    /// it resolves. One [`queue::Sent`] per message, in order.
+    fn send_messages(
+        &self,
+        queue: &str,
+        now: Timestamp,
+        messages: Vec<queue::NewMessage>,
+    ) -> BoxFuture<'_, Result<Vec<queue::Sent>>>;
+
+    /// Takes visible messages off a queue for a while (see [`queue`]).
+    fn receive_messages(&self, receive: queue::Receive) -> BoxFuture<'_, Result<queue::Received>>;
+
+    /// Deletes messages by receipt; per receipt, whether it named a stored message of `queue`.
+    fn delete_messages(
+        &self,
+        queue: &str,
+        receipts: Vec<queue::Receipt>,
+    ) -> BoxFuture<'_, Result<Vec<bool>>>;
+
+    /// Sets when in-flight messages become visible again; per receipt, whether it named a
+    /// message of `queue` in flight at `now` (one that is not changes nothing).
+    fn change_visibility(
+        &self,
+        queue: &str,
+        now: Timestamp,
+        changes: Vec<(queue::Receipt, Timestamp)>,
+    ) -> BoxFuture<'_, Result<Vec<bool>>>;
+
+    /// Deletes every message of a queue and its deduplication records; how many messages.
+    fn purge_messages(&self, queue: &str) -> BoxFuture<'_, Result<u64>>;
+
+    /// Deletes a queue's messages sent before `sent_before` (retention); how many.
+    fn expire_messages(&self, queue: &str, sent_before: Timestamp) -> BoxFuture<'_, Result<u64>>;
+
+    /// Moves up to `max` visible messages of a dead-letter queue back to `to`, or to the queue
+    /// each came from (see [`queue`]); how many moved.
+    fn move_messages(
+        &self,
+        from: &str,
+        to: Option<&str>,
+        max: usize,
+        now: Timestamp,
+    ) -> BoxFuture<'_, Result<u64>>;
+
+    /// A queue's messages counted by state at `now`.
+    fn queue_counts(
+        &self,
+        queue: &str,
+        now: Timestamp,
+    ) -> BoxFuture<'_, Result<queue::QueueCounts>>;
+
+    /// Up to `limit` messages of a queue in sequence order whatever their state, without
+    /// changing them (for tests, inspection and the console).
+    fn peek_messages(
+        &self,
+        queue: &str,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<queue::Message>>>;
 }

@@ -1,0 +1,410 @@
+//! weir's queues through the engine on a real SQLite file: SQS's rules for attributes, sends,
+//! receives, visibility, receipts, dead-letter queues, FIFO groups and deduplication, purges and
+//! move tasks. Expected values follow the SQS developer guide and API reference.
+
+mod support;
+
+use engine::queues::{ReceiveRequest, SendRequest};
+use engine::{Engine, Handlers, ManualClock};
+use jiff::SignedDuration;
+use serde_json::{Map, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use support::{engine_with, open, t0};
+
+fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn text(body: &str) -> SendRequest {
+    SendRequest {
+        body: body.to_string(),
+        ..SendRequest::default()
+    }
+}
+
+fn take(max: usize, visibility: u64) -> ReceiveRequest {
+    ReceiveRequest {
+        max,
+        visibility_timeout: Some(visibility),
+        wait_seconds: Some(0),
+    }
+}
+
+async fn setup() -> (tempfile::TempDir, Engine, Arc<ManualClock>) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let engine = engine_with(open(&dir), clock.clone(), Handlers::new()).await;
+    (dir, engine, clock)
+}
+
+fn code(error: &engine::Error) -> &'static str {
+    error.code()
+}
+
+#[tokio::test]
+async fn messages_are_invisible_while_received_and_come_back_after_the_timeout() {
+    let (_dir, engine, clock) = setup().await;
+    engine
+        .create_queue(
+            "orders",
+            &attrs(&[("VisibilityTimeout", "10")]),
+            &BTreeMap::new(),
+        )
+        .await
+        .expect("creates");
+    let sent = engine
+        .send_messages("orders", vec![text("one"), text("two")])
+        .await
+        .expect("sends");
+    assert_eq!(sent[0].md5_of_body, "f97c5d29941bfb1b2fdab0874906ab82");
+    let first = engine
+        .receive_messages("orders", &take(10, 10))
+        .await
+        .expect("receives");
+    assert_eq!(
+        first.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["one", "two"]
+    );
+    assert_eq!(first[0].attributes["ApproximateReceiveCount"], "1");
+    assert!(
+        engine
+            .receive_messages("orders", &take(10, 10))
+            .await
+            .expect("receives")
+            .is_empty(),
+        "received messages are invisible"
+    );
+    let counts = engine.queue_attributes("orders").await.expect("attributes");
+    assert_eq!(counts["ApproximateNumberOfMessagesNotVisible"], "2");
+    assert_eq!(counts["ApproximateNumberOfMessages"], "0");
+
+    engine
+        .delete_messages("orders", &[first[0].receipt_handle.clone()])
+        .await
+        .expect("deletes");
+    clock.advance(SignedDuration::from_secs(10));
+    let again = engine
+        .receive_messages("orders", &take(10, 10))
+        .await
+        .expect("receives");
+    assert_eq!(again.len(), 1, "the deleted message stays deleted");
+    assert_eq!(again[0].body, "two");
+    assert_eq!(again[0].attributes["ApproximateReceiveCount"], "2");
+
+    // The first receive's handle is stale now: it deletes nothing.
+    engine
+        .delete_messages("orders", &[first[1].receipt_handle.clone()])
+        .await
+        .expect("a stale handle is accepted");
+    let counts = engine.queue_attributes("orders").await.expect("attributes");
+    assert_eq!(counts["ApproximateNumberOfMessagesNotVisible"], "1");
+    let bad = engine
+        .delete_messages("orders", &["nonsense".to_string()])
+        .await
+        .expect("answers per handle");
+    assert_eq!(bad[0].as_ref().map_err(code), Err("ReceiptHandleIsInvalid"));
+}
+
+#[tokio::test]
+async fn a_message_received_too_often_moves_to_the_dead_letter_queue_and_back() {
+    let (_dir, engine, clock) = setup().await;
+    let dlq = engine
+        .create_queue("orders-dlq", &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .expect("creates");
+    let policy = json!({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 2}).to_string();
+    engine
+        .create_queue(
+            "orders",
+            &attrs(&[("RedrivePolicy", &policy)]),
+            &BTreeMap::new(),
+        )
+        .await
+        .expect("creates");
+    engine
+        .send_messages("orders", vec![text("poison")])
+        .await
+        .expect("sends");
+    for _ in 0..2 {
+        let got = engine
+            .receive_messages("orders", &take(1, 5))
+            .await
+            .expect("receives");
+        assert_eq!(got.len(), 1);
+        clock.advance(SignedDuration::from_secs(5));
+    }
+    let third = engine
+        .receive_messages("orders", &take(1, 5))
+        .await
+        .expect("receives");
+    assert!(third.is_empty(), "the third receive moves it instead");
+    let dead = engine
+        .receive_messages("orders-dlq", &take(10, 0))
+        .await
+        .expect("receives");
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "poison");
+    let sources = engine
+        .dead_letter_source_queues("orders-dlq")
+        .await
+        .expect("lists");
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].name, "orders");
+
+    let handle = engine
+        .start_message_move_task(&dlq.arn, None, Some(10))
+        .await
+        .expect("starts");
+    for _ in 0..100 {
+        let tasks = engine
+            .list_message_move_tasks(&dlq.arn, 10)
+            .await
+            .expect("lists");
+        if tasks[0].status == "COMPLETED" {
+            assert_eq!(tasks[0].handle, handle);
+            assert_eq!(tasks[0].moved, 1);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let back = engine
+        .receive_messages("orders", &take(10, 5))
+        .await
+        .expect("receives");
+    assert_eq!(back.len(), 1, "the move task brought it back");
+    assert_eq!(back[0].attributes["ApproximateReceiveCount"], "1");
+}
+
+#[tokio::test]
+async fn fifo_queues_keep_group_order_and_drop_duplicates() {
+    let (_dir, engine, _clock) = setup().await;
+    engine
+        .create_queue(
+            "jobs.fifo",
+            &attrs(&[("FifoQueue", "true")]),
+            &BTreeMap::new(),
+        )
+        .await
+        .expect("creates");
+    let in_group = |body: &str, group: &str, dedup: &str| SendRequest {
+        body: body.to_string(),
+        group_id: Some(group.to_string()),
+        dedup_id: Some(dedup.to_string()),
+        ..SendRequest::default()
+    };
+    let sent = engine
+        .send_messages(
+            "jobs.fifo",
+            vec![
+                in_group("a1", "a", "1"),
+                in_group("b1", "b", "2"),
+                in_group("a2", "a", "3"),
+                in_group("a1-again", "a", "1"),
+            ],
+        )
+        .await
+        .expect("sends");
+    assert_eq!(
+        sent[3].id, sent[0].id,
+        "a duplicate answers with the first id"
+    );
+    let first = engine
+        .receive_messages("jobs.fifo", &take(1, 30))
+        .await
+        .expect("receives");
+    assert_eq!(first[0].body, "a1");
+    // Group a is blocked while a1 is in flight; b is not.
+    let next = engine
+        .receive_messages("jobs.fifo", &take(10, 30))
+        .await
+        .expect("receives");
+    assert_eq!(
+        next.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["b1"]
+    );
+    engine
+        .delete_messages("jobs.fifo", &[first[0].receipt_handle.clone()])
+        .await
+        .expect("deletes");
+    let last = engine
+        .receive_messages("jobs.fifo", &take(10, 30))
+        .await
+        .expect("receives");
+    assert_eq!(last[0].body, "a2");
+    let missing_group = engine
+        .send_messages("jobs.fifo", vec![text("no group")])
+        .await
+        .expect_err("FIFO needs a group");
+    assert_eq!(code(&missing_group), "MissingParameter");
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_with_sqs_codes() {
+    let (_dir, engine, _clock) = setup().await;
+    let refused = engine
+        .create_queue("bad name!", &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .expect_err("invalid name");
+    assert_eq!(code(&refused), "InvalidParameterValue");
+    engine
+        .create_queue("q", &attrs(&[("DelaySeconds", "5")]), &BTreeMap::new())
+        .await
+        .expect("creates");
+    let again = engine
+        .create_queue("q", &attrs(&[("DelaySeconds", "6")]), &BTreeMap::new())
+        .await
+        .expect_err("same name, other attributes");
+    assert_eq!(code(&again), "QueueNameExists");
+    let missing = engine
+        .send_messages("nope", vec![text("x")])
+        .await
+        .expect_err("no such queue");
+    assert_eq!(code(&missing), "QueueDoesNotExist");
+    let empty = engine
+        .send_messages("q", vec![text("")])
+        .await
+        .expect_err("empty body");
+    assert_eq!(code(&empty), "MissingParameter");
+    let big = engine
+        .send_messages("q", vec![text(&"x".repeat(262_145))])
+        .await
+        .expect_err("too big");
+    assert_eq!(code(&big), "InvalidParameterValue");
+    let mut attributes = Map::new();
+    attributes.insert(
+        "n".into(),
+        json!({"DataType": "Number", "StringValue": "x"}),
+    );
+    let bad = engine
+        .send_messages(
+            "q",
+            vec![SendRequest {
+                body: "b".into(),
+                attributes,
+                ..SendRequest::default()
+            }],
+        )
+        .await
+        .expect_err("not a number");
+    assert_eq!(code(&bad), "InvalidParameterValue");
+    engine.purge_queue("q").await.expect("purges");
+    let twice = engine
+        .purge_queue("q")
+        .await
+        .expect_err("one purge a minute");
+    assert_eq!(code(&twice), "PurgeQueueInProgress");
+}
+
+#[tokio::test]
+async fn a_long_poll_returns_when_a_message_arrives() {
+    let (_dir, engine, _clock) = setup().await;
+    engine
+        .create_queue("events", &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .expect("creates");
+    let poller = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let began = std::time::Instant::now();
+            let got = engine
+                .receive_messages(
+                    "events",
+                    &ReceiveRequest {
+                        max: 1,
+                        visibility_timeout: None,
+                        wait_seconds: Some(20),
+                    },
+                )
+                .await;
+            (got, began.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    engine
+        .send_messages("events", vec![text("hello")])
+        .await
+        .expect("sends");
+    let (got, waited) = poller.await.expect("the poll ends");
+    assert_eq!(got.expect("receives")[0].body, "hello");
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+}
+
+#[tokio::test]
+async fn sends_survive_a_restart() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let engine = engine_with(open(&dir), clock.clone(), Handlers::new()).await;
+    engine
+        .create_queue("durable", &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .expect("creates");
+    engine
+        .send_messages("durable", vec![text("kept")])
+        .await
+        .expect("sends");
+    drop(engine);
+    let engine = engine_with(open(&dir), clock, Handlers::new()).await;
+    let got = engine
+        .receive_messages("durable", &take(10, 30))
+        .await
+        .expect("receives");
+    assert_eq!(got[0].body, "kept");
+}
+
+#[tokio::test]
+async fn a_task_sends_its_token_through_a_queue_and_a_consumer_answers() {
+    let (_dir, engine, _clock) = setup().await;
+    let queue = engine
+        .create_queue("approvals", &BTreeMap::new(), &BTreeMap::new())
+        .await
+        .expect("creates");
+    let machine = support::create(
+        &engine,
+        "approve",
+        json!({"StartAt": "Ask", "States": {"Ask": {
+            "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {
+                "QueueUrl": format!("http://127.0.0.1:8083/000000000000/{}", queue.name),
+                "MessageBody": {"order.$": "$.order", "token.$": "$$.Task.Token"}
+            },
+            "End": true
+        }}}),
+    )
+    .await;
+    let run = engine
+        .start_execution(&machine, None, Some(r#"{"order": 7}"#))
+        .await
+        .expect("starts");
+    let got = engine
+        .receive_messages(
+            "approvals",
+            &ReceiveRequest {
+                max: 1,
+                visibility_timeout: Some(30),
+                wait_seconds: Some(10),
+            },
+        )
+        .await
+        .expect("receives");
+    let body: serde_json::Value = serde_json::from_str(&got[0].body).expect("a JSON body");
+    assert_eq!(body["order"], 7);
+    engine
+        .send_task_success(
+            body["token"].as_str().expect("a token"),
+            r#"{"approved": true}"#,
+        )
+        .await
+        .expect("the token works");
+    let done = engine.wait(&run.execution_arn).await.expect("ends");
+    assert_eq!(done.output.as_deref(), Some(r#"{"approved":true}"#));
+    let history = support::types(&engine, &run.execution_arn).await;
+    assert!(
+        history.contains(&"TaskSubmitted".to_string()),
+        "{history:?}"
+    );
+}
