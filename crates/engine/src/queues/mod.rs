@@ -768,6 +768,10 @@ impl Engine {
                     })
                     .collect());
             }
+            if received.moved_to_dead_letter > 0 {
+                // Moves count towards `max`: messages behind them may be ready now.
+                continue;
+            }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let closed = self
                 .inner()
