@@ -6,8 +6,14 @@
 //!   chain);
 //! - `StartSyncExecution` requests per second (Express, the same chain), p50 and p99.
 //!
+//! - queues through the SQS JSON protocol: `SendMessageBatch` of 10 + `ReceiveMessage` of 10 +
+//!   `DeleteMessageBatch` (messages/s through all three), and single-message
+//!   `SendMessage` + `ReceiveMessage` + `DeleteMessage` round trips.
+//!
 //! The baseline in the same run is `ListStateMachines` (one store read, no execution): the cost
 //! of the HTTP path itself. `WEIR_BENCH_SECONDS` (default 3) sets each measurement's length.
+//! These clients are Rust threads; `scripts/bench-queues.sh` measures queues with boto3 (whose
+//! own CPU cost dominates on this machine) beside Redis Streams.
 
 use engine::{Engine, Handlers, Options, SystemClock};
 use serde_json::{Value, json};
@@ -52,11 +58,19 @@ impl Client {
     }
 
     fn call(&self, operation: &str, body: &Value) -> Value {
+        self.call_target(&format!("AWSStepFunctions.{operation}"), body)
+    }
+
+    fn sqs(&self, operation: &str, body: &Value) -> Value {
+        self.call_target(&format!("AmazonSQS.{operation}"), body)
+    }
+
+    fn call_target(&self, operation: &str, body: &Value) -> Value {
         let mut response = self
             .agent
             .post(&self.url)
             .header("Content-Type", "application/x-amz-json-1.0")
-            .header("X-Amz-Target", format!("AWSStepFunctions.{operation}"))
+            .header("X-Amz-Target", operation)
             .send(body.to_string())
             .expect("the server answers");
         let status = response.status();
@@ -110,6 +124,56 @@ fn report(name: &str, clients: usize, seconds: u64, latencies: &[Duration], base
     );
 }
 
+/// The queues the queue measurements use (created by `main`).
+const BATCH_QUEUE: &str = "http://127.0.0.1/000000000000/bench-batch";
+const SINGLE_QUEUE: &str = "http://127.0.0.1/000000000000/bench-single";
+
+/// Sends 10 messages, receives up to 10, deletes what came.
+fn batch_round(c: &Client) {
+    let entries: Vec<Value> = (0..10)
+        .map(|i| json!({"Id": format!("m{i}"), "MessageBody": "0123456789abcdef0123456789abcdef"}))
+        .collect();
+    c.sqs(
+        "SendMessageBatch",
+        &json!({"QueueUrl": BATCH_QUEUE, "Entries": entries}),
+    );
+    let got = c.sqs(
+        "ReceiveMessage",
+        &json!({"QueueUrl": BATCH_QUEUE, "MaxNumberOfMessages": 10}),
+    );
+    let deletes: Vec<Value> = got["Messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, m)| json!({"Id": format!("d{i}"), "ReceiptHandle": m["ReceiptHandle"]}))
+        .collect();
+    if !deletes.is_empty() {
+        c.sqs(
+            "DeleteMessageBatch",
+            &json!({"QueueUrl": BATCH_QUEUE, "Entries": deletes}),
+        );
+    }
+}
+
+/// Sends one message, receives one, deletes it.
+fn single_round(c: &Client) {
+    c.sqs(
+        "SendMessage",
+        &json!({"QueueUrl": SINGLE_QUEUE, "MessageBody": "0123456789abcdef"}),
+    );
+    let got = c.sqs(
+        "ReceiveMessage",
+        &json!({"QueueUrl": SINGLE_QUEUE, "MaxNumberOfMessages": 1}),
+    );
+    if let Some(message) = got["Messages"].as_array().and_then(|m| m.first()) {
+        c.sqs(
+            "DeleteMessage",
+            &json!({"QueueUrl": SINGLE_QUEUE, "ReceiptHandle": message["ReceiptHandle"]}),
+        );
+    }
+}
+
 const STANDARD: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:bench-standard";
 const EXPRESS: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:bench-express";
 
@@ -153,6 +217,9 @@ fn main() {
                     "roleArn": "arn:aws:iam::000000000000:role/bench"}),
         );
     }
+    for name in ["bench-batch", "bench-single"] {
+        setup.sqs("CreateQueue", &json!({"QueueName": name}));
+    }
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("machine: {cores} cores; loopback HTTP; {seconds} s per measurement");
     for clients in [1, 64] {
@@ -191,6 +258,27 @@ fn main() {
             clients,
             seconds,
             &express,
+            baseline,
+        );
+        let batches = measure(&url, clients, seconds, batch_round);
+        report(
+            "SQS send 10 + receive 10 + delete 10",
+            clients,
+            seconds,
+            &batches,
+            baseline,
+        );
+        println!(
+            "{:<40} {clients:>2} clients: {:>8.0} messages/s through send, receive and delete",
+            "",
+            batches.len() as f64 * 10.0 / seconds as f64
+        );
+        let singles = measure(&url, clients, seconds, single_round);
+        report(
+            "SQS send 1 + receive 1 + delete 1",
+            clients,
+            seconds,
+            &singles,
             baseline,
         );
     }
