@@ -178,6 +178,27 @@ async fn a_message_received_too_often_moves_to_the_dead_letter_queue_and_back() 
         .expect("receives");
     assert_eq!(back.len(), 1, "the move task brought it back");
     assert_eq!(back[0].attributes["ApproximateReceiveCount"], "1");
+
+    let metrics = engine.queue_metrics().await.expect("metrics");
+    let of = |name: &str| {
+        metrics
+            .iter()
+            .find(|m| m.queue == name)
+            .cloned()
+            .expect("a queue's metrics")
+    };
+    let orders = of("orders");
+    assert_eq!(
+        (
+            orders.sent,
+            orders.received,
+            orders.moved_to_dead_letter,
+            orders.in_flight
+        ),
+        (1, 3, 1, 1)
+    );
+    let dead = of("orders-dlq");
+    assert_eq!((dead.received, dead.redriven, dead.visible), (1, 1, 0));
 }
 
 #[tokio::test]

@@ -165,9 +165,52 @@ pub fn md5_of_message_attributes(attributes: &Map<String, Value>) -> Option<Stri
     messages::md5_of_attributes(attributes)
 }
 
-/// The queues' in-memory state: long-poll signals, purge times, move tasks.
+/// What happened to one queue's messages since this process started (the counters a metrics
+/// endpoint exposes; they start at zero on every start, as Prometheus counters may).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    sent: std::sync::atomic::AtomicU64,
+    received: std::sync::atomic::AtomicU64,
+    deleted: std::sync::atomic::AtomicU64,
+    moved_to_dead_letter: std::sync::atomic::AtomicU64,
+    redriven: std::sync::atomic::AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &std::sync::atomic::AtomicU64, n: u64) {
+        counter.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// One queue's gauges and counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueMetrics {
+    /// The queue's name.
+    pub queue: String,
+    /// Messages visible now.
+    pub visible: u64,
+    /// Messages received and not yet visible again.
+    pub in_flight: u64,
+    /// Messages not yet visible (delays).
+    pub delayed: u64,
+    /// Age of the oldest message, in seconds (0 for an empty queue).
+    pub oldest_age_seconds: f64,
+    /// Messages sent (duplicates not counted) since this process started.
+    pub sent: u64,
+    /// Messages delivered by receives.
+    pub received: u64,
+    /// Messages deleted.
+    pub deleted: u64,
+    /// Messages moved from this queue to its dead-letter queue.
+    pub moved_to_dead_letter: u64,
+    /// Messages move tasks took out of this (dead-letter) queue.
+    pub redriven: u64,
+}
+
+/// The queues' in-memory state: long-poll signals, purge times, move tasks, counters.
 #[derive(Default)]
 pub(crate) struct Queues {
+    counters: Mutex<HashMap<String, Arc<Counters>>>,
     signals: Mutex<HashMap<String, Arc<Notify>>>,
     /// Set when the server stops: long polls end at once.
     closed: std::sync::atomic::AtomicBool,
@@ -176,6 +219,13 @@ pub(crate) struct Queues {
 }
 
 impl Queues {
+    pub(crate) fn counters(&self, queue: &str) -> Arc<Counters> {
+        lock(&self.counters)
+            .entry(queue.to_string())
+            .or_default()
+            .clone()
+    }
+
     fn signal(&self, queue: &str) -> Arc<Notify> {
         lock(&self.signals)
             .entry(queue.to_string())
@@ -231,6 +281,33 @@ impl Engine {
         for signal in lock(&queues.signals).values() {
             signal.notify_waiters();
         }
+    }
+
+    /// Every queue's gauges (from the store, now) and counters (since this process started).
+    pub async fn queue_metrics(&self) -> Result<Vec<QueueMetrics>, Error> {
+        let now = self.clock().now();
+        let mut out = Vec::new();
+        for queue in self.list_queues("").await? {
+            let counts = self.store().queue_counts(&queue.name, now).await?;
+            let counters = self.inner().queues.counters(&queue.name);
+            let load =
+                |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+            out.push(QueueMetrics {
+                oldest_age_seconds: counts
+                    .oldest_sent_at
+                    .map_or(0.0, |at| now.duration_since(at).as_secs_f64().max(0.0)),
+                visible: counts.visible,
+                in_flight: counts.in_flight,
+                delayed: counts.delayed,
+                sent: load(&counters.sent),
+                received: load(&counters.received),
+                deleted: load(&counters.deleted),
+                moved_to_dead_letter: load(&counters.moved_to_dead_letter),
+                redriven: load(&counters.redriven),
+                queue: queue.name,
+            });
+        }
+        Ok(out)
     }
 
     /// The ARN of the queue called `name`.
@@ -547,6 +624,8 @@ impl Engine {
             answers.push(answer);
         }
         let sent = self.store().send_messages(queue, now, stored).await?;
+        let fresh = sent.iter().filter(|s| !s.duplicate).count() as u64;
+        Counters::add(&self.inner().queues.counters(queue).sent, fresh);
         for (answer, sent) in answers.iter_mut().zip(&sent) {
             answer.id.clone_from(&sent.id);
             if record.fifo {
@@ -744,6 +823,12 @@ impl Engine {
                     fifo: record.fifo,
                 })
                 .await?;
+            let counters = self.inner().queues.counters(queue);
+            Counters::add(&counters.received, received.messages.len() as u64);
+            Counters::add(
+                &counters.moved_to_dead_letter,
+                received.moved_to_dead_letter,
+            );
             if received.moved_to_dead_letter > 0
                 && let Some(redrive) = &redrive
             {
@@ -805,7 +890,9 @@ impl Engine {
             }
         }
         if !receipts.is_empty() {
-            self.store().delete_messages(queue, receipts).await?;
+            let deleted = self.store().delete_messages(queue, receipts).await?;
+            let n = deleted.iter().filter(|d| **d).count() as u64;
+            Counters::add(&self.inner().queues.counters(queue).deleted, n);
         }
         Ok(out)
     }

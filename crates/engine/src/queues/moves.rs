@@ -238,6 +238,7 @@ async fn run(
             Ok(0) => break "COMPLETED",
             Ok(n) => {
                 task.moved.fetch_add(n, Ordering::SeqCst);
+                super::Counters::add(&engine.inner().queues.counters(&source.name).redriven, n);
                 for queue in engine.list_queues("").await.unwrap_or_default() {
                     engine.inner().queues.signal(&queue.name).notify_waiters();
                 }
