@@ -10,9 +10,11 @@
 mod activities;
 mod error;
 mod functions;
+mod mappings;
 mod sfn;
 pub mod sigv4;
 mod sqs;
+mod topics;
 mod wire;
 
 pub use error::ApiError;
@@ -47,11 +49,33 @@ pub struct Api {
     pub keys: Option<sigv4::Keys>,
 }
 
-/// The router: `POST /` for every AWS operation.
+/// The router: `POST /` for every AWS operation, `GET /metrics` for Prometheus.
 pub fn router(api: Api) -> Router {
     Router::new()
         .route("/", post(handle))
+        .route("/metrics", axum::routing::get(metrics))
         .with_state(Arc::new(api))
+}
+
+/// `GET /metrics`: every metric in the OpenMetrics text format (see `engine::metrics`). Needs
+/// no signature, as Prometheus scrapes without one; bind the server to a trusted interface.
+async fn metrics(State(api): State<Arc<Api>>) -> Response {
+    match api.engine.render_metrics().await {
+        Ok(text) => {
+            let mut response = (StatusCode::OK, Body::from(text)).into_response();
+            response.headers_mut().insert(
+                "content-type",
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "Metrics could not be rendered.");
+            (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then finishes the requests in
@@ -161,6 +185,12 @@ async fn dispatch(
     }
     match target.split_once('.') {
         Some(("AWSStepFunctions", operation)) => sfn::call(api, operation, &input).await,
+        Some(("Weir", operation)) if operation.contains("EventSourceMapping") => {
+            mappings::call(api, operation, &input).await
+        }
+        Some(("Weir", operation)) if topics::handles(operation) => {
+            topics::call(api, operation, &input).await
+        }
         Some(("Weir", operation)) => functions::call(api, operation, &input).await,
         Some(("AmazonSQS", operation)) => sqs::call(api, headers, operation, &input).await,
         _ => Err(ApiError::new(

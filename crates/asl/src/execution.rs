@@ -582,6 +582,30 @@ pub struct Step {
     pub commands: Vec<Command>,
     /// Map Runs that started, changed or ended in this step, in order.
     pub map_runs: Vec<MapRunReport>,
+    /// The errors states met in this step and what became of each (for metrics).
+    pub errors: Vec<ErrorHandled>,
+}
+
+/// An error a state met, and what its Retry and Catch fields did with it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorHandled {
+    /// The state's name.
+    pub state: String,
+    /// The error name.
+    pub error: String,
+    /// What became of it.
+    pub outcome: ErrorOutcome,
+}
+
+/// What a state's error handling did with an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ErrorOutcome {
+    /// A retrier runs the state again.
+    Retried,
+    /// A catcher moves on to its `Next`.
+    Caught,
+    /// Neither: the error goes up (to the enclosing branch, iteration or the execution).
+    Unhandled,
 }
 
 /// Decides what an event does to an execution.
@@ -600,6 +624,7 @@ pub fn step(
         events: Vec::new(),
         commands: Vec::new(),
         map_runs: Vec::new(),
+        errors: Vec::new(),
         now,
         rng: Rng::new(seed),
         work: VecDeque::new(),
@@ -613,6 +638,7 @@ pub fn step(
         events: run.events,
         commands: run.commands,
         map_runs: run.map_runs,
+        errors: run.errors,
     }
 }
 
@@ -636,6 +662,7 @@ struct Run<'d> {
     events: Vec<HistoryEvent>,
     commands: Vec<Command>,
     map_runs: Vec<MapRunReport>,
+    errors: Vec<ErrorHandled>,
     now: Timestamp,
     rng: Rng,
     work: VecDeque<(ThreadId, Work)>,
@@ -1450,13 +1477,17 @@ impl<'d> Run<'d> {
                     Ok(v) => v,
                     Err(f) => return Body::Failed(f),
                 };
-                self.thread_done(
-                    tid,
-                    Err(Failure {
-                        error: error.unwrap_or_default(),
-                        cause: cause.unwrap_or_default(),
-                    }),
-                );
+                let failure = Failure {
+                    error: error.unwrap_or_default(),
+                    cause: cause.unwrap_or_default(),
+                };
+                // A Fail state has no Retry or Catch: its error always goes up.
+                self.errors.push(ErrorHandled {
+                    state: state.name.clone(),
+                    error: failure.error.clone(),
+                    outcome: ErrorOutcome::Unhandled,
+                });
+                self.thread_done(tid, Err(failure));
                 Body::Blocked
             }
             StateKind::Parallel(par) => {
@@ -2879,8 +2910,16 @@ impl<'d> Run<'d> {
         let Some(state) = self.state_of(tid) else {
             return;
         };
+        let handled = |run: &mut Self, outcome| {
+            run.errors.push(ErrorHandled {
+                state: state.name.clone(),
+                error: failure.error.clone(),
+                outcome,
+            });
+        };
         if !failure.is_terminal() {
             if let Some(delay) = self.retry_delay(tid, state, &failure) {
+                handled(self, ErrorOutcome::Retried);
                 if delay.is_zero() {
                     self.work.push_back((tid, Work::Execute));
                 } else {
@@ -2901,10 +2940,12 @@ impl<'d> Run<'d> {
                 .iter()
                 .find(|c| failure.matches(&c.error_equals))
             {
+                handled(self, ErrorOutcome::Caught);
                 self.catch(tid, state, catcher, failure);
                 return;
             }
         }
+        handled(self, ErrorOutcome::Unhandled);
         self.thread_done(tid, Err(failure));
     }
 

@@ -8,7 +8,9 @@ mod commands;
 mod conformance;
 mod durable;
 mod functions_cmd;
+mod mappings_cmd;
 mod server;
+mod topics_cmd;
 mod workload;
 
 use anyhow::{Context, Result, bail};
@@ -173,6 +175,12 @@ enum Command {
     /// Print the task logs (stdout and stderr of every attempt) of an execution on a running
     /// `weir server`.
     Logs(functions_cmd::LogsArgs),
+    /// Create topics, subscribe queues, functions and HTTP endpoints to them, and publish, on a
+    /// running `weir server`.
+    Topics(topics_cmd::TopicsArgs),
+    /// Create, list, describe, update, enable, disable and delete the event-source mappings
+    /// that hand a running `weir server`'s queue messages to state machines and functions.
+    Mappings(mappings_cmd::MappingsArgs),
 }
 
 fn main() -> ExitCode {
@@ -244,6 +252,8 @@ fn main() -> ExitCode {
         Command::TestState(args) => commands::test_state(args),
         Command::Functions(args) => functions_cmd::functions(args),
         Command::Logs(args) => functions_cmd::logs(args),
+        Command::Topics(args) => topics_cmd::topics(args),
+        Command::Mappings(args) => mappings_cmd::mappings(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

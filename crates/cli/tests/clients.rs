@@ -72,6 +72,17 @@ fn activity_workers_written_with_boto3_poll_heartbeat_and_answer() {
 }
 
 #[test]
+fn prometheus_parses_the_metrics_endpoint() {
+    let Some(python) = client_python() else {
+        return;
+    };
+    let server = Server::start();
+    let (passed, report) = run_script(&server, &python, "metrics_clients.py");
+    server.stop();
+    assert!(passed, "the metrics tests failed:\n{report}");
+}
+
+#[test]
 fn signed_requests_pass_and_bad_signatures_are_refused() {
     let Some(python) = client_python() else {
         return;

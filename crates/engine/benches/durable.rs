@@ -9,10 +9,11 @@
 //! - p50/p99 latency from start to terminal status of one execution on an idle engine;
 //! - Express executions of the chain (`StartSyncExecution`, in memory);
 //! - recovery: time from a restart to the first resumed transition with executions in flight;
-//! - memory: resident size of an idle engine and with executions parked in a one-hour Wait.
+//! - memory: resident size of an idle engine and with executions parked in a one-hour Wait;
+//! - the cost of metrics: the Standard burst and Express with metrics on and off, interleaved.
 //!
 //! Sizes: `WEIR_BENCH_EXECUTIONS` (10000), `WEIR_BENCH_PARKED` (100000). `WEIR_BENCH_ONLY`
-//! (comma-separated: memory, recovery, standard, retry, express) runs a subset.
+//! (comma-separated: memory, recovery, standard, retry, express, metrics) runs a subset.
 
 use engine::{
     Engine, Handlers, ManualClock, NewStateMachine, Options, ScaledClock, SystemClock, TaskFailure,
@@ -146,6 +147,9 @@ async fn bench() {
     }
     if wanted("express") {
         express(cores).await;
+    }
+    if wanted("metrics") {
+        metrics_cost(executions, cores).await;
     }
 }
 
@@ -334,13 +338,21 @@ async fn retry(executions: usize) {
 
 /// Express executions of the chain, as many as the cores keep busy for two seconds.
 async fn express(cores: usize) {
-    // Express.
+    let rate = express_rate(cores, true).await;
+    println!("express, same chain, StartSyncExecution in memory: {rate:.0} executions/s");
+}
+
+/// Express executions of the chain per second for two seconds, with or without metrics.
+async fn express_rate(cores: usize, metrics: bool) -> f64 {
     let dir = tempfile::tempdir().expect("a temp dir");
     let engine = Engine::start(
         open(dir.path()),
         Arc::new(SystemClock),
         Arc::new(Handlers::new()),
-        Options::default(),
+        Options {
+            metrics,
+            ..Options::default()
+        },
     )
     .await
     .expect("starts");
@@ -368,9 +380,42 @@ async fn express(cores: usize) {
     while let Some(n) = set.join_next().await {
         total += n.expect("an express worker panicked");
     }
-    println!(
-        "express, same chain, StartSyncExecution in memory: {:.0} executions/s",
-        total as f64 / started.elapsed().as_secs_f64()
-    );
-    drop(engine);
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+/// What metrics cost: the Standard burst and the Express loop with metrics on and off, one
+/// after the other in the same run, twice each (interleaved, so drift in the machine's load
+/// touches both).
+async fn metrics_cost(executions: usize, cores: usize) {
+    let mut standard = [Vec::new(), Vec::new()];
+    let mut express = [Vec::new(), Vec::new()];
+    for _ in 0..2 {
+        for (i, metrics) in [true, false].into_iter().enumerate() {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let engine = Engine::start(
+                open(dir.path()),
+                Arc::new(SystemClock),
+                Arc::new(Handlers::new()),
+                Options {
+                    metrics,
+                    ..Options::default()
+                },
+            )
+            .await
+            .expect("starts");
+            let arn = machine(&engine, "chain", chain(false), false).await;
+            let took = burst(&engine, &arn, executions).await;
+            standard[i].push(executions as f64 / took.as_secs_f64());
+            drop(engine);
+            express[i].push(express_rate(cores, metrics).await);
+        }
+    }
+    let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    for (name, rates) in [("standard", &standard), ("express", &express)] {
+        let (on, off) = (best(&rates[0]), best(&rates[1]));
+        println!(
+            "metrics cost, {name}: {on:.0} executions/s with metrics, {off:.0} without: {:.3}x",
+            on / off
+        );
+    }
 }

@@ -36,6 +36,8 @@ pub struct Options {
     pub idle: std::time::Duration,
     /// How long a claimed work item stays leased to this node.
     pub lease: SignedDuration,
+    /// Whether to keep Prometheus metrics (`false` measures what they cost).
+    pub metrics: bool,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
             account: "000000000000".to_string(),
             idle: std::time::Duration::from_millis(500),
             lease: SignedDuration::from_mins(10),
+            metrics: true,
         }
     }
 }
@@ -96,6 +99,12 @@ pub(crate) struct Inner {
     pub(crate) activities: crate::activities::Dispatcher,
     /// Queue long polls, purges and move tasks.
     pub(crate) queues: crate::queues::Queues,
+    /// Prometheus metrics.
+    pub(crate) metrics: crate::metrics::Metrics,
+    /// The pollers of enabled event-source mappings.
+    pub(crate) mappings: crate::mappings::Mappings,
+    /// What wakes the topic delivery worker, and its attempt slots.
+    pub(crate) topics: crate::topics::Topics,
 }
 
 /// The latest revision of a machine, with its compiled definition.
@@ -166,6 +175,7 @@ impl Engine {
         options: Options,
     ) -> Result<Engine, Error> {
         let (timers, timer_rx) = mpsc::unbounded_channel();
+        let metrics = options.metrics;
         let inner = Arc::new(Inner {
             store,
             clock,
@@ -178,11 +188,16 @@ impl Engine {
             timers,
             activities: crate::activities::Dispatcher::default(),
             queues: crate::queues::Queues::default(),
+            metrics: crate::metrics::Metrics::new(metrics),
+            mappings: crate::mappings::Mappings::default(),
+            topics: crate::topics::Topics::default(),
         });
         tokio::spawn(timer_service(Arc::downgrade(&inner), timer_rx));
         tokio::spawn(crate::queues::sweeper(Arc::downgrade(&inner)));
+        tokio::spawn(crate::topics::delivery::worker(Arc::downgrade(&inner)));
         let engine = Engine { inner };
         engine.resume().await?;
+        engine.resume_mappings().await?;
         Ok(engine)
     }
 
@@ -338,6 +353,7 @@ impl Engine {
                 !is_activity_arn(task.resource)
                     && !crate::nested::runs(task.resource)
                     && !crate::queues::integration::runs(task.resource)
+                    && !crate::topics::integration::runs(task.resource)
                     && !self.inner.tasks.supports(task.resource)
             })
             .map(|task| Diagnostic {
@@ -347,8 +363,8 @@ impl Engine {
                     "State '{}' calls '{}', which weir cannot run: weir runs Lambda functions \
                      registered with it (arn:aws:lambda:REGION:ACCOUNT:function:NAME, \
                      arn:aws:states:::lambda:invoke), activities, \
-                     arn:aws:states:::states:startExecution, arn:aws:states:::sqs:sendMessage \
-                     and arn:aws:states:::http:invoke",
+                     arn:aws:states:::states:startExecution, arn:aws:states:::sqs:sendMessage, \
+                     arn:aws:states:::sns:publish and arn:aws:states:::http:invoke",
                     task.state, task.resource
                 ),
                 location: Some(task.location),
@@ -551,6 +567,9 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         }
+        self.inner
+            .metrics
+            .record_step(&arn, &started.events, &started.errors, || 0.0);
         let start_date = record.start_date;
         let terminal = record.status != "RUNNING";
         let loaded = Loaded {
@@ -857,13 +876,23 @@ impl Inner {
                 inner: self.clone(),
             };
             crate::queues::integration::run(engine, task.clone())
+        } else if crate::topics::integration::runs(&task.resource) {
+            let engine = Engine {
+                inner: self.clone(),
+            };
+            crate::topics::integration::run(engine, task.clone())
         } else {
             self.tasks.call(TaskRequest::of(arn, &task))
         };
         let inner = self.clone();
         let arn = arn.to_string();
         tokio::spawn(async move {
-            let event = crate::task::answer(&task, answer.await);
+            let started = std::time::Instant::now();
+            let result = answer.await;
+            inner
+                .metrics
+                .record_task(&arn, &task.state, started.elapsed().as_secs_f64());
+            let event = crate::task::answer(&task, result);
             inner.deliver(
                 &arn,
                 Message {
@@ -1089,6 +1118,7 @@ async fn decide(
     let mut events = Vec::new();
     let mut commands = Vec::new();
     let mut map_runs = Vec::new();
+    let mut errors = Vec::new();
     let mut done = Vec::new();
     let mut waited = Vec::with_capacity(batch.len());
     for message in batch.iter_mut() {
@@ -1106,6 +1136,7 @@ async fn decide(
         events.extend(stepped.events);
         commands.extend(stepped.commands);
         map_runs.extend(stepped.map_runs);
+        errors.extend(stepped.errors);
     }
     if events.is_empty() && done.is_empty() && map_runs.is_empty() && commands.is_empty() {
         return Ok((Vec::new(), waited));
@@ -1130,6 +1161,11 @@ async fn decide(
         }
         return Err(error.into());
     }
+    inner
+        .metrics
+        .record_step(&record.arn, &events, &errors, || {
+            now.duration_since(record.start_date).as_secs_f64().max(0.0)
+        });
     current.record = record;
     current.execution = execution;
     if current.record.status != "RUNNING" {

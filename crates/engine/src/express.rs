@@ -118,6 +118,8 @@ impl Engine {
                             crate::nested::run(self.clone(), arn.clone(), task.clone())
                         } else if crate::queues::integration::runs(&task.resource) {
                             crate::queues::integration::run(self.clone(), task.clone())
+                        } else if crate::topics::integration::runs(&task.resource) {
+                            crate::topics::integration::run(self.clone(), task.clone())
                         } else {
                             self.tasks().call(TaskRequest::of(&arn, &task))
                         };
@@ -156,13 +158,19 @@ impl Engine {
         for timer in timers {
             timer.abort();
         }
+        let stop_date = clock.now();
+        self.inner().metrics.record_express(
+            &arn,
+            execution.status.as_str(),
+            stop_date.duration_since(start_date).as_secs_f64().max(0.0),
+        );
         ExpressOutcome {
             execution_arn: arn,
             status: execution.status,
             output: execution.output,
             failure: execution.failure,
             start_date,
-            stop_date: clock.now(),
+            stop_date,
             history,
         }
     }

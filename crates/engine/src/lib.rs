@@ -23,11 +23,14 @@ mod engine;
 mod error;
 mod express;
 mod map_runs;
+pub mod mappings;
+pub mod metrics;
 mod nested;
 pub mod queues;
 mod resources;
 mod sdk;
 mod task;
+pub mod topics;
 mod work;
 
 pub use activities::{ActivityRecord, ActivityTask};
