@@ -2,88 +2,18 @@
 //! created, changed, listed and deleted, bad requests are refused naming the member, and task
 //! logs are read per execution.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use engine::{Engine, Options, SystemClock};
-use functions::{FunctionHandler, Registry};
-use serde_json::{Value, json};
-use std::sync::Arc;
-use store_sqlite::SqliteStore;
-use tower::ServiceExt;
+mod support;
 
-struct Setup {
-    api: api::Api,
-    _dir: tempfile::TempDir,
-}
-
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let store = Arc::new(
-        SqliteStore::open(
-            &dir.path().join("weir.db"),
-            store_sqlite::Options::default(),
-        )
-        .expect("the store opens"),
-    );
-    let registry = Arc::new(
-        Registry::open(store.clone())
-            .await
-            .expect("the registry opens"),
-    );
-    let engine = Engine::start(
-        store,
-        Arc::new(SystemClock),
-        Arc::new(FunctionHandler::new(registry.clone())),
-        Options::default(),
-    )
-    .await
-    .expect("the engine starts");
-    Setup {
-        api: api::Api {
-            engine,
-            functions: registry,
-            region: "us-east-1".into(),
-            account: "000000000000".into(),
-            keys: None,
-        },
-        _dir: dir,
-    }
-}
-
-/// Calls `target` with `input`: the status and the JSON answer.
-async fn call(setup: &Setup, target: &str, input: Value) -> (StatusCode, Value) {
-    let request = Request::post("/")
-        .header("content-type", "application/x-amz-json-1.0")
-        .header("x-amz-target", target)
-        .body(Body::from(input.to_string()))
-        .expect("a request");
-    let response = api::router(setup.api.clone())
-        .oneshot(request)
-        .await
-        .expect("an answer");
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("a body");
-    (
-        status,
-        serde_json::from_slice(&body).expect("the answer is JSON"),
-    )
-}
-
-/// Calls `target` and expects the error `code`; its message.
-async fn refused(setup: &Setup, target: &str, input: Value, code: &str) -> String {
-    let (status, answer) = call(setup, target, input).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
-    assert_eq!(answer["__type"], json!(code), "{answer}");
-    answer["message"].as_str().unwrap_or_default().to_string()
-}
+use axum::http::StatusCode;
+use serde_json::json;
+use support::{call, refused, with_functions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn functions_are_created_changed_listed_and_deleted() {
-    let setup = setup().await;
+    let setup = with_functions().await;
+    let api = &setup.api;
     let (status, created) = call(
-        &setup,
+        api,
         "Weir.CreateFunction",
         json!({"name": "sum", "command": ["sh", "-c", "cat"], "workingDirectory": "/",
                "environment": {"A": "1"}, "timeoutSeconds": 5, "concurrency": 2,
@@ -103,7 +33,7 @@ async fn functions_are_created_changed_listed_and_deleted() {
 
     // An update keeps what it does not name; a URL replaces the command and its members.
     let (_, kept) = call(
-        &setup,
+        api,
         "Weir.UpdateFunction",
         json!({"name": "sum", "timeoutSeconds": 9}),
     )
@@ -111,7 +41,7 @@ async fn functions_are_created_changed_listed_and_deleted() {
     assert_eq!(kept["timeoutSeconds"], json!(9));
     assert_eq!(kept["command"], json!(["sh", "-c", "cat"]));
     let (_, web) = call(
-        &setup,
+        api,
         "Weir.UpdateFunction",
         json!({"name": "sum", "url": "http://127.0.0.1:9/sum", "headers": {"X-A": "b"}}),
     )
@@ -123,7 +53,7 @@ async fn functions_are_created_changed_listed_and_deleted() {
     }
     assert_eq!(web["description"], json!("adds"));
 
-    let (_, listed) = call(&setup, "Weir.ListFunctions", json!({})).await;
+    let (_, listed) = call(api, "Weir.ListFunctions", json!({})).await;
     let names: Vec<&str> = listed["functions"]
         .as_array()
         .expect("a list")
@@ -133,29 +63,30 @@ async fn functions_are_created_changed_listed_and_deleted() {
     assert_eq!(names, ["sum"]);
 
     let taken = refused(
-        &setup,
+        api,
         "Weir.CreateFunction",
         json!({"name": "sum", "url": "http://127.0.0.1:9/"}),
         "ResourceConflictException",
     )
     .await;
     assert!(taken.contains("'sum'"), "{taken}");
-    let (status, _) = call(&setup, "Weir.DeleteFunction", json!({"name": "sum"})).await;
+    let (status, _) = call(api, "Weir.DeleteFunction", json!({"name": "sum"})).await;
     assert_eq!(status, StatusCode::OK);
     for target in [
         "Weir.GetFunction",
         "Weir.DeleteFunction",
         "Weir.UpdateFunction",
     ] {
-        refused(&setup, target, json!({"name": "sum"}), "ResourceNotFound").await;
+        refused(api, target, json!({"name": "sum"}), "ResourceNotFound").await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_name_the_member() {
-    let setup = setup().await;
+    let setup = with_functions().await;
+    let api = &setup.api;
     let problems = refused(
-        &setup,
+        api,
         "Weir.CreateFunction",
         json!({"name": "bad name", "url": "https://example.com/", "memoryMb": 64,
                "concurrency": 0}),
@@ -171,7 +102,7 @@ async fn bad_requests_name_the_member() {
         assert!(problems.contains(expected), "{expected:?} in {problems}");
     }
     let missing = refused(
-        &setup,
+        api,
         "Weir.CreateFunction",
         json!({"command": ["true"]}),
         "ValidationException",
@@ -179,7 +110,7 @@ async fn bad_requests_name_the_member() {
     .await;
     assert!(missing.contains("'name'"), "{missing}");
     let typed = refused(
-        &setup,
+        api,
         "Weir.CreateFunction",
         json!({"name": "f", "command": "true"}),
         "SerializationException",
@@ -187,34 +118,29 @@ async fn bad_requests_name_the_member() {
     .await;
     assert!(typed.contains("'command'"), "{typed}");
     let negative = refused(
-        &setup,
+        api,
         "Weir.CreateFunction",
         json!({"name": "f", "command": ["true"], "timeoutSeconds": -1}),
         "ValidationException",
     )
     .await;
     assert!(negative.contains("'timeoutSeconds'"), "{negative}");
-    refused(
-        &setup,
-        "Weir.Nothing",
-        json!({}),
-        "UnknownOperationException",
-    )
-    .await;
+    refused(api, "Weir.Nothing", json!({}), "UnknownOperationException").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn task_logs_are_read_per_execution() {
-    let setup = setup().await;
+    let setup = with_functions().await;
+    let api = &setup.api;
     call(
-        &setup,
+        api,
         "Weir.CreateFunction",
         json!({"name": "shout", "command": ["sh", "-c", "echo loud >&2; echo '\"done\"'"],
                "workingDirectory": "/"}),
     )
     .await;
     let (_, machine) = call(
-        &setup,
+        api,
         "AWSStepFunctions.CreateStateMachine",
         json!({"name": "m", "roleArn": "arn:aws:iam::000000000000:role/r",
                "definition": json!({"StartAt": "Shout", "States": {"Shout": {
@@ -224,16 +150,16 @@ async fn task_logs_are_read_per_execution() {
     )
     .await;
     let (_, started) = call(
-        &setup,
+        api,
         "AWSStepFunctions.StartExecution",
         json!({"stateMachineArn": machine["stateMachineArn"], "name": "e"}),
     )
     .await;
     let arn = started["executionArn"].as_str().expect("an execution ARN");
-    let record = setup.api.engine.wait(arn).await.expect("it ends");
+    let record = api.engine.wait(arn).await.expect("it ends");
     assert_eq!(record.status, "SUCCEEDED");
 
-    let (status, answer) = call(&setup, "Weir.GetTaskLogs", json!({"executionArn": arn})).await;
+    let (status, answer) = call(api, "Weir.GetTaskLogs", json!({"executionArn": arn})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let log = &answer["logs"][0];
     assert_eq!(log["stateName"], json!("Shout"));
@@ -245,7 +171,7 @@ async fn task_logs_are_read_per_execution() {
     assert_eq!(log["stderrTruncated"], json!(false));
     assert!(log.get("error").is_none());
     let (_, none) = call(
-        &setup,
+        api,
         "Weir.GetTaskLogs",
         json!({"executionArn": arn, "attempt": 1}),
     )
@@ -253,14 +179,14 @@ async fn task_logs_are_read_per_execution() {
     assert_eq!(none, json!({"logs": []}));
 
     refused(
-        &setup,
+        api,
         "Weir.GetTaskLogs",
         json!({"executionArn": "arn:aws:states:us-east-1:000000000000:execution:m:nobody"}),
         "ExecutionDoesNotExist",
     )
     .await;
     refused(
-        &setup,
+        api,
         "Weir.GetTaskLogs",
         json!({"executionArn": "arn:aws:states:us-east-1:000000000000:stateMachine:m"}),
         "InvalidArn",

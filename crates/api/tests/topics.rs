@@ -42,13 +42,7 @@ async fn setup() -> Setup {
     .await
     .expect("the engine starts");
     Setup {
-        api: api::Api {
-            engine,
-            functions: Arc::new(functions::Registry::new()),
-            region: "us-east-1".into(),
-            account: "000000000000".into(),
-            keys: None,
-        },
+        api: support::api_on(engine, Arc::new(functions::Registry::new())),
         store,
         clock,
         _dir: dir,

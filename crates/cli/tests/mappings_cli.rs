@@ -19,33 +19,11 @@ failures = [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["b
 json.dump({"batchItemFailures": failures}, sys.stdout)
 "#;
 
-fn sqs(server: &Server, operation: &str, input: Value) -> Value {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build(),
-    );
-    let mut answer = agent
-        .post(format!("{}/", server.endpoint))
-        .header("Content-Type", "application/x-amz-json-1.0")
-        .header("X-Amz-Target", format!("AmazonSQS.{operation}"))
-        .send(input.to_string())
-        .expect("the server answers");
-    let status = answer.status().as_u16();
-    let text = answer
-        .body_mut()
-        .read_to_string()
-        .expect("the answer is text");
-    assert_eq!(status, 200, "{operation}: {text}");
-    serde_json::from_str(&text).expect("the answer is JSON")
-}
-
 /// (visible, in flight) messages of a queue.
 fn counts(server: &Server, url: &str) -> (u64, u64) {
-    let answer = sqs(
-        server,
+    let answer = server.sqs(
         "GetQueueAttributes",
-        json!({"QueueUrl": url, "AttributeNames": ["All"]}),
+        &json!({"QueueUrl": url, "AttributeNames": ["All"]}),
     );
     let number = |key: &str| {
         answer["Attributes"][key]
@@ -65,10 +43,9 @@ fn send(server: &Server, url: &str, bodies: &[&str]) {
         .enumerate()
         .map(|(i, body)| json!({"Id": i.to_string(), "MessageBody": body}))
         .collect();
-    sqs(
-        server,
+    server.sqs(
         "SendMessageBatch",
-        json!({"QueueUrl": url, "Entries": entries}),
+        &json!({"QueueUrl": url, "Entries": entries}),
     );
 }
 
@@ -94,11 +71,11 @@ fn a_mapping_made_with_the_cli_feeds_a_function_and_quarantines_what_it_reports(
             path(&script),
         ])
         .exits(0);
-    let orders = sqs(&server, "CreateQueue", json!({"QueueName": "orders"}))["QueueUrl"]
+    let orders = server.sqs("CreateQueue", &json!({"QueueName": "orders"}))["QueueUrl"]
         .as_str()
         .expect("a queue URL")
         .to_string();
-    let failed = sqs(&server, "CreateQueue", json!({"QueueName": "failed"}))["QueueUrl"]
+    let failed = server.sqs("CreateQueue", &json!({"QueueName": "failed"}))["QueueUrl"]
         .as_str()
         .expect("a queue URL")
         .to_string();
@@ -141,10 +118,9 @@ fn a_mapping_made_with_the_cli_feeds_a_function_and_quarantines_what_it_reports(
     wait_for("the batch to be settled", || {
         counts(&server, &orders) == (0, 0) && counts(&server, &failed) == (1, 0)
     });
-    let quarantined = sqs(
-        &server,
+    let quarantined = server.sqs(
         "ReceiveMessage",
-        json!({"QueueUrl": failed, "MaxNumberOfMessages": 10}),
+        &json!({"QueueUrl": failed, "MaxNumberOfMessages": 10}),
     );
     assert_eq!(quarantined["Messages"][0]["Body"], "bad");
 

@@ -5,39 +5,16 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::time::Duration;
 use support::{Server, Weir, row};
-
-/// One SQS call through the JSON protocol; the answer.
-fn sqs(endpoint: &str, operation: &str, input: &Value) -> Value {
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build(),
-    );
-    let mut answer = agent
-        .post(format!("{endpoint}/"))
-        .header("Content-Type", "application/x-amz-json-1.0")
-        .header("X-Amz-Target", format!("AmazonSQS.{operation}"))
-        .send(input.to_string())
-        .unwrap_or_else(|e| panic!("{operation} failed: {e}"));
-    let text = answer.body_mut().read_to_string().expect("a body");
-    serde_json::from_str(&text).expect("a JSON answer")
-}
 
 #[test]
 fn a_topic_made_with_the_cli_delivers_to_a_queue_read_with_the_sqs_api() {
     let server = Server::start();
-    let url = sqs(
-        &server.endpoint,
-        "CreateQueue",
-        &json!({"QueueName": "inbox"}),
-    )["QueueUrl"]
+    let url = server.sqs("CreateQueue", &json!({"QueueName": "inbox"}))["QueueUrl"]
         .as_str()
         .expect("a queue URL")
         .to_string();
-    let queue_arn = sqs(
-        &server.endpoint,
+    let queue_arn = server.sqs(
         "GetQueueAttributes",
         &json!({"QueueUrl": url, "AttributeNames": ["QueueArn"]}),
     )["Attributes"]["QueueArn"]
@@ -115,8 +92,7 @@ fn a_topic_made_with_the_cli_delivers_to_a_queue_read_with_the_sqs_api() {
         .exits(0)
         .json();
 
-    let received = sqs(
-        &server.endpoint,
+    let received = server.sqs(
         "ReceiveMessage",
         &json!({"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1}),
     );

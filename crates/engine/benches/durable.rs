@@ -83,6 +83,22 @@ fn open(dir: &Path) -> Arc<dyn Store> {
 
 use std::path::Path;
 
+/// An engine on a fresh store in `dir` and the wall clock, running no tasks, with or without
+/// metrics.
+async fn on_wall_clock(dir: &Path, metrics: bool) -> Engine {
+    Engine::start(
+        open(dir),
+        Arc::new(SystemClock),
+        Arc::new(Handlers::new()),
+        Options {
+            metrics,
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("starts")
+}
+
 async fn machine(engine: &Engine, name: &str, definition: String, express: bool) -> String {
     engine
         .create_state_machine(NewStateMachine {
@@ -274,14 +290,7 @@ async fn recovery(n: usize) {
 async fn standard(executions: usize, fsyncs: f64) {
     // Standard Pass chain.
     let dir = tempfile::tempdir().expect("a temp dir");
-    let engine = Engine::start(
-        open(dir.path()),
-        Arc::new(SystemClock),
-        Arc::new(Handlers::new()),
-        Options::default(),
-    )
-    .await
-    .expect("starts");
+    let engine = on_wall_clock(dir.path(), true).await;
     let arn = machine(&engine, "chain", chain(false), false).await;
     let took = burst(&engine, &arn, executions).await;
     let rate = executions as f64 / took.as_secs_f64();
@@ -345,17 +354,7 @@ async fn express(cores: usize) {
 /// Express executions of the chain per second for two seconds, with or without metrics.
 async fn express_rate(cores: usize, metrics: bool) -> f64 {
     let dir = tempfile::tempdir().expect("a temp dir");
-    let engine = Engine::start(
-        open(dir.path()),
-        Arc::new(SystemClock),
-        Arc::new(Handlers::new()),
-        Options {
-            metrics,
-            ..Options::default()
-        },
-    )
-    .await
-    .expect("starts");
+    let engine = on_wall_clock(dir.path(), metrics).await;
     let arn = machine(&engine, "express", chain(false), true).await;
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
@@ -392,17 +391,7 @@ async fn metrics_cost(executions: usize, cores: usize) {
     for _ in 0..2 {
         for (i, metrics) in [true, false].into_iter().enumerate() {
             let dir = tempfile::tempdir().expect("a temp dir");
-            let engine = Engine::start(
-                open(dir.path()),
-                Arc::new(SystemClock),
-                Arc::new(Handlers::new()),
-                Options {
-                    metrics,
-                    ..Options::default()
-                },
-            )
-            .await
-            .expect("starts");
+            let engine = on_wall_clock(dir.path(), metrics).await;
             let arn = machine(&engine, "chain", chain(false), false).await;
             let took = burst(&engine, &arn, executions).await;
             standard[i].push(executions as f64 / took.as_secs_f64());

@@ -19,12 +19,14 @@
 mod activities;
 mod callbacks;
 mod clock;
+mod documents;
 mod engine;
 mod error;
 mod express;
 mod map_runs;
 pub mod mappings;
 pub mod metrics;
+mod names;
 mod nested;
 pub mod queues;
 mod resources;

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use support::{engine_with, open, t0};
+use support::{attrs, engine_with, open, setup, t0, text};
 
 const FUNCTION: &str = "arn:aws:lambda:us-east-1:000000000000:function:work";
 
@@ -34,20 +34,6 @@ where
             "timed out waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn text(body: &str) -> SendRequest {
-    SendRequest {
-        body: body.to_string(),
-        ..SendRequest::default()
     }
 }
 
@@ -120,13 +106,6 @@ fn failing_on(poison: &'static str, calls: &Calls) -> Handlers {
         }),
     );
     handlers
-}
-
-async fn setup(handlers: Handlers) -> (tempfile::TempDir, Engine, Arc<ManualClock>) {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let clock = Arc::new(ManualClock::new(t0()));
-    let engine = engine_with(open(&dir), clock.clone(), handlers).await;
-    (dir, engine, clock)
 }
 
 async fn machine(engine: &Engine, name: &str, express: bool, definition: Value) -> String {

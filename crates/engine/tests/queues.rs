@@ -5,27 +5,13 @@
 mod support;
 
 use engine::queues::{ReceiveRequest, SendRequest};
-use engine::{Engine, Handlers, ManualClock};
+use engine::{Handlers, ManualClock};
 use jiff::SignedDuration;
 use serde_json::{Map, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{engine_with, open, t0};
-
-fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn text(body: &str) -> SendRequest {
-    SendRequest {
-        body: body.to_string(),
-        ..SendRequest::default()
-    }
-}
+use support::{attrs, engine_with, open, setup, t0, text};
 
 fn take(max: usize, visibility: u64) -> ReceiveRequest {
     ReceiveRequest {
@@ -35,20 +21,13 @@ fn take(max: usize, visibility: u64) -> ReceiveRequest {
     }
 }
 
-async fn setup() -> (tempfile::TempDir, Engine, Arc<ManualClock>) {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let clock = Arc::new(ManualClock::new(t0()));
-    let engine = engine_with(open(&dir), clock.clone(), Handlers::new()).await;
-    (dir, engine, clock)
-}
-
 fn code(error: &engine::Error) -> &'static str {
     error.code()
 }
 
 #[tokio::test]
 async fn messages_are_invisible_while_received_and_come_back_after_the_timeout() {
-    let (_dir, engine, clock) = setup().await;
+    let (_dir, engine, clock) = setup(Handlers::new()).await;
     engine
         .create_queue(
             "orders",
@@ -112,7 +91,7 @@ async fn messages_are_invisible_while_received_and_come_back_after_the_timeout()
 
 #[tokio::test]
 async fn a_message_received_too_often_moves_to_the_dead_letter_queue_and_back() {
-    let (_dir, engine, clock) = setup().await;
+    let (_dir, engine, clock) = setup(Handlers::new()).await;
     let dlq = engine
         .create_queue("orders-dlq", &BTreeMap::new(), &BTreeMap::new())
         .await
@@ -203,7 +182,7 @@ async fn a_message_received_too_often_moves_to_the_dead_letter_queue_and_back() 
 
 #[tokio::test]
 async fn fifo_queues_keep_group_order_and_drop_duplicates() {
-    let (_dir, engine, _clock) = setup().await;
+    let (_dir, engine, _clock) = setup(Handlers::new()).await;
     engine
         .create_queue(
             "jobs.fifo",
@@ -266,7 +245,7 @@ async fn fifo_queues_keep_group_order_and_drop_duplicates() {
 
 #[tokio::test]
 async fn bad_requests_are_refused_with_sqs_codes() {
-    let (_dir, engine, _clock) = setup().await;
+    let (_dir, engine, _clock) = setup(Handlers::new()).await;
     let refused = engine
         .create_queue("bad name!", &BTreeMap::new(), &BTreeMap::new())
         .await
@@ -323,7 +302,7 @@ async fn bad_requests_are_refused_with_sqs_codes() {
 
 #[tokio::test]
 async fn a_long_poll_returns_when_a_message_arrives() {
-    let (_dir, engine, _clock) = setup().await;
+    let (_dir, engine, _clock) = setup(Handlers::new()).await;
     engine
         .create_queue("events", &BTreeMap::new(), &BTreeMap::new())
         .await
@@ -379,7 +358,7 @@ async fn sends_survive_a_restart() {
 
 #[tokio::test]
 async fn a_task_sends_its_token_through_a_queue_and_a_consumer_answers() {
-    let (_dir, engine, _clock) = setup().await;
+    let (_dir, engine, _clock) = setup(Handlers::new()).await;
     let queue = engine
         .create_queue("approvals", &BTreeMap::new(), &BTreeMap::new())
         .await

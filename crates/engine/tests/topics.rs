@@ -16,15 +16,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::Store;
-use support::{create, engine_with, open, t0};
+use support::{attrs, create, engine_with, open, t0};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 fn message(text: &str, attributes: Value) -> PublishRequest {
     PublishRequest {

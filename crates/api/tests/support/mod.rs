@@ -50,14 +50,20 @@ pub async fn with_functions() -> Setup {
     .await
     .expect("the engine starts");
     Setup {
-        api: api::Api {
-            engine,
-            functions: registry,
-            region: "us-east-1".into(),
-            account: "000000000000".into(),
-            keys: None,
-        },
+        api: api_on(engine, registry),
         _dir: dir,
+    }
+}
+
+/// The API on `engine` and `functions`, in region `us-east-1` of account `000000000000`, with no
+/// access keys.
+pub fn api_on(engine: Engine, functions: Arc<Registry>) -> api::Api {
+    api::Api {
+        engine,
+        functions,
+        region: "us-east-1".into(),
+        account: "000000000000".into(),
+        keys: None,
     }
 }
 

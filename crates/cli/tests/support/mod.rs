@@ -67,6 +67,30 @@ impl Server {
         path
     }
 
+    /// One SQS call through the JSON protocol, as boto3 makes it, which must succeed; its
+    /// answer.
+    pub fn sqs(&self, operation: &str, input: &serde_json::Value) -> serde_json::Value {
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(std::time::Duration::from_secs(30)))
+                .build(),
+        );
+        let mut answer = agent
+            .post(format!("{}/", self.endpoint))
+            .header("Content-Type", "application/x-amz-json-1.0")
+            .header("X-Amz-Target", format!("AmazonSQS.{operation}"))
+            .send(input.to_string())
+            .unwrap_or_else(|e| panic!("{operation}: the server does not answer: {e}"));
+        let status = answer.status().as_u16();
+        let text = answer
+            .body_mut()
+            .read_to_string()
+            .expect("the answer is text");
+        assert_eq!(status, 200, "{operation}: {text}");
+        serde_json::from_str(&text).expect("the answer is JSON")
+    }
+
     /// SIGTERM, then checks that the server finished cleanly: exit 0 and "weir: stopped".
     pub fn stop(mut self) {
         let term = Command::new("kill")

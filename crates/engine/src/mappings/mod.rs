@@ -61,12 +61,13 @@
 mod batch;
 mod poller;
 
+use crate::documents;
 use crate::engine::{Engine, lock};
 use crate::error::Error;
 use crate::queues::{QueueRecord, queue_name_of};
 use jiff::Timestamp;
 use poller::{Limiter, Stop};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
@@ -573,20 +574,13 @@ fn body(record: &MappingRecord) -> String {
 
 /// Reads a stored mapping.
 fn read(engine: &Engine, uuid: &str, text: &str) -> Result<MappingRecord, Error> {
-    let corrupt = |detail: String| Error::Corrupt {
-        what: format!("event source mapping {uuid}"),
-        detail,
-    };
-    let value: Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    let corrupt = |detail: String| documents::corrupt("event source mapping", uuid, detail);
+    let value = documents::parse("event source mapping", uuid, text)?;
     let string = |key: &str| value[key].as_str().map(str::to_string);
     let number = |key: &str| value[key].as_u64();
     let flag = |key: &str| value[key].as_bool().unwrap_or(false);
-    let time = |key: &str| -> Result<Timestamp, Error> {
-        value[key]
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| corrupt(format!("no {key}")))
-    };
+    let time =
+        |key: &str| documents::timestamp(&value, key).ok_or_else(|| corrupt(format!("no {key}")));
     let queue = string("queue").ok_or_else(|| corrupt("no queue".into()))?;
     let target = string("target")
         .as_deref()

@@ -23,6 +23,7 @@ mod moves;
 pub use attributes::RedrivePolicy;
 pub use moves::MoveTask;
 
+use crate::documents;
 use crate::engine::{Engine, Inner, lock};
 use crate::error::Error;
 use jiff::{SignedDuration, Timestamp};
@@ -165,6 +166,15 @@ pub fn md5_of_message_attributes(attributes: &Map<String, Value>) -> Option<Stri
     messages::md5_of_attributes(attributes)
 }
 
+/// The deduplication id of a FIFO message sent without one to a queue or topic with
+/// `ContentBasedDeduplication`: the SHA-256 of its body, in hex.
+pub(crate) fn content_dedup_id(body: &str) -> String {
+    Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// What happened to one queue's messages since this process started (the counters a metrics
 /// endpoint exposes; they start at zero on every start, as Prometheus counters may).
 #[derive(Debug, Default)]
@@ -253,21 +263,11 @@ fn invalid(message: impl Into<String>) -> Error {
 /// Checks a queue name: 1 to 80 letters, digits, hyphens and underscores (a FIFO queue's with
 /// `.fifo` after them).
 fn check_queue_name(name: &str) -> Result<bool, Error> {
-    let (base, fifo) = match name.strip_suffix(".fifo") {
-        Some(base) => (base, true),
-        None => (name, false),
-    };
-    let valid = !base.is_empty()
-        && name.len() <= 80
-        && base
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !valid {
-        return Err(invalid(
+    crate::names::fifo_name(name, 80).ok_or_else(|| {
+        invalid(
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
-        ));
-    }
-    Ok(fifo)
+        )
+    })
 }
 
 impl Engine {
@@ -707,10 +707,7 @@ impl Engine {
                 None if record.attribute("ContentBasedDeduplication").as_deref()
                     == Some("true") =>
                 {
-                    Sha256::digest(request.body.as_bytes())
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect()
+                    content_dedup_id(&request.body)
                 }
                 None => {
                     return Err(invalid(
@@ -1041,44 +1038,27 @@ fn received_message(
 
 /// A queue record as stored.
 fn body(record: &QueueRecord) -> String {
-    json!({
-        "attributes": record.attributes,
-        "tags": record.tags,
-        "created": record.created.to_string(),
-        "modified": record.modified.to_string(),
-    })
-    .to_string()
+    documents::labelled_body(
+        &record.attributes,
+        &record.tags,
+        record.created,
+        Some(record.modified),
+    )
 }
 
 /// Reads a stored queue record.
 fn read(name: &str, text: &str, engine: &Engine) -> Result<QueueRecord, Error> {
-    let corrupt = |detail: String| Error::Corrupt {
-        what: format!("queue {name}"),
-        detail,
-    };
-    let value: Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-    let map = |key: &str| -> BTreeMap<String, String> {
-        value[key]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let time = |key: &str| -> Result<Timestamp, Error> {
-        value[key]
-            .as_str()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| corrupt(format!("no {key}")))
+    let value = documents::parse("queue", name, text)?;
+    let time = |key: &str| {
+        documents::timestamp(&value, key)
+            .ok_or_else(|| documents::corrupt("queue", name, format!("no {key}")))
     };
     Ok(QueueRecord {
         name: name.to_string(),
         arn: engine.queue_arn(name),
         fifo: name.ends_with(".fifo"),
-        attributes: map("attributes"),
-        tags: map("tags"),
+        attributes: documents::strings(&value["attributes"]),
+        tags: documents::strings(&value["tags"]),
         created: time("created")?,
         modified: time("modified")?,
     })

@@ -42,7 +42,6 @@ use crate::task::TaskRequest;
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 use std::sync::Weak;
 use std::time::Duration;
 use store::queue::{NewMessage, Receipt, Receive};
@@ -258,11 +257,7 @@ pub(crate) fn function_arn(engine: &Engine, endpoint: &str) -> Option<String> {
             _ => None,
         };
     }
-    let valid = !endpoint.is_empty()
-        && endpoint.len() <= 64
-        && endpoint
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let valid = crate::names::is_plain(endpoint, 64);
     let options = engine.options();
     valid.then(|| {
         format!(
@@ -436,10 +431,7 @@ impl Engine {
                     .map(String::as_str)
                     == Some("true") =>
                 {
-                    Sha256::digest(request.message.as_bytes())
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect()
+                    crate::queues::content_dedup_id(&request.message)
                 }
                 None => {
                     return Err(invalid(

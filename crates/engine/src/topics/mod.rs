@@ -45,6 +45,7 @@ pub use delivery::{DELIVERY_QUEUE, PublishRequest};
 pub use filter::{FilterPolicy, Scope};
 pub use policy::DeliveryPolicy;
 
+use crate::documents;
 use crate::engine::Engine;
 use crate::error::Error;
 use jiff::Timestamp;
@@ -211,24 +212,13 @@ fn invalid_worded(message: String) -> Error {
 /// Checks a topic name: 1 to 256 letters, digits, hyphens and underscores (a FIFO topic's with
 /// `.fifo` after them); whether it names a FIFO topic.
 fn check_topic_name(name: &str) -> Result<bool, Error> {
-    let (base, fifo) = match name.strip_suffix(".fifo") {
-        Some(base) => (base, true),
-        None => (name, false),
-    };
-    let valid = !base.is_empty()
-        && name.len() <= 256
-        && base
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if valid {
-        Ok(fifo)
-    } else {
-        Err(invalid(
+    crate::names::fifo_name(name, 256).ok_or_else(|| {
+        invalid(
             "Topic Name: topic names must be made up of only uppercase and lowercase ASCII \
              letters, numbers, underscores, and hyphens (a FIFO topic's followed by .fifo), and \
              must be between 1 and 256 characters long",
-        ))
-    }
+        )
+    })
 }
 
 /// A boolean attribute's value, written `true` or `false`.
@@ -405,12 +395,7 @@ impl Engine {
             tags: tags.clone(),
             created: self.clock().now(),
         };
-        let body = json!({
-            "attributes": record.attributes,
-            "tags": record.tags,
-            "created": record.created.to_string(),
-        })
-        .to_string();
+        let body = documents::labelled_body(&record.attributes, &record.tags, record.created, None);
         match self.store().put_document(TOPIC, name, body, None).await {
             Ok(_) => Ok(record),
             Err(store::Error::AlreadyExists { .. }) => match self.find_topic(name).await? {
@@ -437,14 +422,14 @@ impl Engine {
     }
 
     fn read_topic(&self, name: &str, text: &str) -> Result<TopicRecord, Error> {
-        let value = parse_document("topic", name, text)?;
+        let value = documents::parse("topic", name, text)?;
         Ok(TopicRecord {
             name: name.to_string(),
             arn: self.topic_arn(name),
             fifo: name.ends_with(".fifo"),
-            attributes: strings(&value["attributes"]),
-            tags: strings(&value["tags"]),
-            created: time(&value, "topic", name)?,
+            attributes: documents::strings(&value["attributes"]),
+            tags: documents::strings(&value["tags"]),
+            created: created(&value, "topic", name)?,
         })
     }
 
@@ -778,43 +763,20 @@ fn subscription_body(record: &SubscriptionRecord) -> String {
 }
 
 fn read_subscription(arn: &str, text: &str) -> Result<SubscriptionRecord, Error> {
-    let value = parse_document("subscription", arn, text)?;
+    let value = documents::parse("subscription", arn, text)?;
     let text_of = |key: &str| value[key].as_str().unwrap_or_default().to_string();
     Ok(SubscriptionRecord {
         arn: arn.to_string(),
         topic_arn: text_of("topic"),
         protocol: text_of("protocol"),
         endpoint: text_of("endpoint"),
-        attributes: strings(&value["attributes"]),
-        created: time(&value, "subscription", arn)?,
+        attributes: documents::strings(&value["attributes"]),
+        created: created(&value, "subscription", arn)?,
     })
 }
 
-fn parse_document(what: &str, key: &str, text: &str) -> Result<Value, Error> {
-    serde_json::from_str(text).map_err(|e| Error::Corrupt {
-        what: format!("{what} {key}"),
-        detail: e.to_string(),
-    })
-}
-
-/// An object of strings in a stored document.
-fn strings(value: &Value) -> BTreeMap<String, String> {
-    value
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn time(value: &Value, what: &str, key: &str) -> Result<Timestamp, Error> {
-    value["created"]
-        .as_str()
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| Error::Corrupt {
-            what: format!("{what} {key}"),
-            detail: "no creation time".to_string(),
-        })
+/// When the stored `what` keyed `key` was created.
+fn created(value: &Value, what: &str, key: &str) -> Result<Timestamp, Error> {
+    documents::timestamp(value, "created")
+        .ok_or_else(|| documents::corrupt(what, key, "no creation time"))
 }

@@ -1,11 +1,14 @@
 //! What the engine's test files share: a real SQLite store in a temp dir, a fixed start time,
-//! an engine on them, and shortcuts for creating machines and reading history.
+//! an engine on them, and shortcuts for creating machines, reading history and writing queue
+//! attributes and messages.
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
-use engine::{Clock, Engine, Handlers, NewStateMachine, Options};
+use engine::queues::SendRequest;
+use engine::{Clock, Engine, Handlers, ManualClock, NewStateMachine, Options};
 use jiff::Timestamp;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use store::Store;
 use store_sqlite::SqliteStore;
@@ -37,6 +40,15 @@ pub async fn engine_with(
         .expect("the engine starts")
 }
 
+/// An engine running `handlers` on a fresh store and a manual clock at [`t0`], with the temp dir
+/// its store lives in.
+pub async fn setup(handlers: Handlers) -> (tempfile::TempDir, Engine, Arc<ManualClock>) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(t0()));
+    let engine = engine_with(open(&dir), clock.clone(), handlers).await;
+    (dir, engine, clock)
+}
+
 /// Creates a Standard machine and returns its ARN.
 pub async fn create(engine: &Engine, name: &str, definition: Value) -> String {
     engine
@@ -60,4 +72,20 @@ pub async fn types(engine: &Engine, arn: &str) -> Vec<String> {
         .into_iter()
         .map(|e| e.event_type)
         .collect()
+}
+
+/// Attributes (or tags) from name/value pairs.
+pub fn attrs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A message with `body` and nothing else.
+pub fn text(body: &str) -> SendRequest {
+    SendRequest {
+        body: body.to_string(),
+        ..SendRequest::default()
+    }
 }

@@ -1,0 +1,57 @@
+//! How the resources kept as store documents with JSON bodies (queues, topics, subscriptions,
+//! event-source mappings) write and read the parts they share: attributes and tags (objects of
+//! strings) and times (RFC 3339 text).
+
+use crate::error::Error;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The stored body of a resource with attributes and tags: `attributes`, `tags`, `created` and,
+/// for a resource that keeps it, `modified`, in that order.
+pub(crate) fn labelled_body(
+    attributes: &BTreeMap<String, String>,
+    tags: &BTreeMap<String, String>,
+    created: Timestamp,
+    modified: Option<Timestamp>,
+) -> String {
+    let mut body = json!({
+        "attributes": attributes,
+        "tags": tags,
+        "created": created.to_string(),
+    });
+    if let Some(modified) = modified {
+        body["modified"] = json!(modified.to_string());
+    }
+    body.to_string()
+}
+
+/// `Corrupt` for the stored `what` (`queue`, `topic`, ...) keyed `key`.
+pub(crate) fn corrupt(what: &str, key: &str, detail: impl Into<String>) -> Error {
+    Error::Corrupt {
+        what: format!("{what} {key}"),
+        detail: detail.into(),
+    }
+}
+
+/// A stored document's body as JSON; `Corrupt` when it is not JSON.
+pub(crate) fn parse(what: &str, key: &str, text: &str) -> Result<Value, Error> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, key, e.to_string()))
+}
+
+/// The object of strings at `value` (attributes, tags); empty when there is none.
+pub(crate) fn strings(value: &Value) -> BTreeMap<String, String> {
+    value
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The time written at `value[key]`, if one is.
+pub(crate) fn timestamp(value: &Value, key: &str) -> Option<Timestamp> {
+    value[key].as_str().and_then(|t| t.parse().ok())
+}
