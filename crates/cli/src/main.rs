@@ -97,8 +97,9 @@ enum Command {
         /// The account in ARNs.
         #[arg(long, default_value = "000000000000")]
         account: String,
-        /// Log level (error, warn, info, debug, trace) or a tracing filter.
-        #[arg(long, default_value = "info")]
+        /// Log level (error, warn, info, debug, trace) or a tracing filter; the last one given
+        /// wins.
+        #[arg(long, default_value = "info", overrides_with = "log_level")]
         log_level: String,
         /// Write logs as JSON lines.
         #[arg(long)]

@@ -21,6 +21,7 @@ use store::{
     Commit, EventRecord, ExecutionFilter, ExecutionRecord, Page, StateMachineRecord, Store,
 };
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 /// How the engine runs.
 #[derive(Debug, Clone)]
@@ -814,7 +815,8 @@ impl Inner {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         actors.insert(arn.clone(), tx);
-        tokio::spawn(actor(self.clone(), arn, rx, Some(loaded)));
+        let span = tracing::info_span!("execution", execution = %arn);
+        tokio::spawn(actor(self.clone(), arn, rx, Some(loaded)).instrument(span));
     }
 
     /// Sends an event to an execution's actor, starting one if none is running.
@@ -831,7 +833,8 @@ impl Inner {
         // The receiver is alive: it was made a line above.
         let _ = tx.send(message);
         actors.insert(arn.to_string(), tx);
-        tokio::spawn(actor(self.clone(), arn.to_string(), rx, None));
+        let span = tracing::info_span!("execution", execution = %arn);
+        tokio::spawn(actor(self.clone(), arn.to_string(), rx, None).instrument(span));
     }
 
     /// Carries out one committed command.
@@ -885,13 +888,28 @@ impl Inner {
             self.tasks.call(TaskRequest::of(arn, &task))
         };
         let inner = self.clone();
+        let span = tracing::info_span!(
+            "task",
+            execution = %arn,
+            state = %task.state,
+            attempt = task.attempt,
+            resource = %task.resource,
+        );
         let arn = arn.to_string();
-        tokio::spawn(async move {
+        let attempt = async move {
             let started = std::time::Instant::now();
+            tracing::debug!("Task attempt started.");
             let result = answer.await;
-            inner
-                .metrics
-                .record_task(&arn, &task.state, started.elapsed().as_secs_f64());
+            let seconds = started.elapsed().as_secs_f64();
+            match &result {
+                Ok(_) => tracing::debug!(seconds, "Task attempt succeeded."),
+                Err(failure) => tracing::info!(
+                    seconds,
+                    error = %failure.error,
+                    "Task attempt failed."
+                ),
+            }
+            inner.metrics.record_task(&arn, &task.state, seconds);
             let event = crate::task::answer(&task, result);
             inner.deliver(
                 &arn,
@@ -902,7 +920,8 @@ impl Inner {
                     reply: None,
                 },
             );
-        });
+        };
+        tokio::spawn(attempt.instrument(span));
     }
 
     /// Tells whoever waits for this execution that it ended.

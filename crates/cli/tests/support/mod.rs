@@ -70,6 +70,17 @@ impl Server {
     /// One SQS call through the JSON protocol, as boto3 makes it, which must succeed; its
     /// answer.
     pub fn sqs(&self, operation: &str, input: &serde_json::Value) -> serde_json::Value {
+        self.call(&format!("AmazonSQS.{operation}"), input)
+    }
+
+    /// One Step Functions call, which must succeed; its answer.
+    pub fn sfn(&self, operation: &str, input: &serde_json::Value) -> serde_json::Value {
+        self.call(&format!("AWSStepFunctions.{operation}"), input)
+    }
+
+    /// One JSON 1.0 call by its full target, which must succeed; its answer.
+    fn call(&self, target: &str, input: &serde_json::Value) -> serde_json::Value {
+        let operation = target;
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -79,7 +90,7 @@ impl Server {
         let mut answer = agent
             .post(format!("{}/", self.endpoint))
             .header("Content-Type", "application/x-amz-json-1.0")
-            .header("X-Amz-Target", format!("AmazonSQS.{operation}"))
+            .header("X-Amz-Target", target)
             .send(input.to_string())
             .unwrap_or_else(|e| panic!("{operation}: the server does not answer: {e}"));
         let status = answer.status().as_u16();
@@ -91,8 +102,9 @@ impl Server {
         serde_json::from_str(&text).expect("the answer is JSON")
     }
 
-    /// SIGTERM, then checks that the server finished cleanly: exit 0 and "weir: stopped".
-    pub fn stop(mut self) {
+    /// SIGTERM, then checks that the server finished cleanly: exit 0 and "weir: stopped";
+    /// returns its log.
+    pub fn stop(mut self) -> String {
         let term = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -109,6 +121,7 @@ impl Server {
             "the server did not stop cleanly: {status}\n{logs}"
         );
         assert!(logs.contains("weir: stopped"), "{logs}");
+        logs
     }
 }
 
