@@ -8,6 +8,7 @@
 //! speak SQS's JSON protocol under `AmazonSQS.` (see `sqs`).
 
 mod activities;
+mod alarms;
 mod error;
 mod functions;
 mod mappings;
@@ -187,6 +188,9 @@ async fn dispatch(
         Some(("AWSStepFunctions", operation)) => sfn::call(api, operation, &input).await,
         Some(("Weir", operation)) if operation.contains("EventSourceMapping") => {
             mappings::call(api, operation, &input).await
+        }
+        Some(("Weir", operation)) if alarms::handles(operation) => {
+            alarms::call(api, operation, &input).await
         }
         Some(("Weir", operation)) if topics::handles(operation) => {
             topics::call(api, operation, &input).await

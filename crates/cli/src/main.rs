@@ -3,6 +3,7 @@
 //! `weir run` executes a definition in memory, `weir validate` prints a definition's diagnostics and
 //! `weir conformance` scores the engine against a corpus of cases recorded on AWS.
 
+mod alarms_cmd;
 mod client;
 mod commands;
 mod conformance;
@@ -182,6 +183,8 @@ enum Command {
     /// Create, list, describe, update, enable, disable and delete the event-source mappings
     /// that hand a running `weir server`'s queue messages to state machines and functions.
     Mappings(mappings_cmd::MappingsArgs),
+    /// Put, list, read the history of and delete alarms on a running `weir server`'s metrics.
+    Alarms(alarms_cmd::AlarmsArgs),
 }
 
 fn main() -> ExitCode {
@@ -255,6 +258,7 @@ fn main() -> ExitCode {
         Command::Logs(args) => functions_cmd::logs(args),
         Command::Topics(args) => topics_cmd::topics(args),
         Command::Mappings(args) => mappings_cmd::mappings(args),
+        Command::Alarms(args) => alarms_cmd::alarms(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

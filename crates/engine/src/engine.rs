@@ -106,6 +106,8 @@ pub(crate) struct Inner {
     pub(crate) mappings: crate::mappings::Mappings,
     /// What wakes the topic delivery worker, and its attempt slots.
     pub(crate) topics: crate::topics::Topics,
+    /// The metric alarms' datapoint windows.
+    pub(crate) alarms: crate::alarms::Alarms,
 }
 
 /// The latest revision of a machine, with its compiled definition.
@@ -192,10 +194,12 @@ impl Engine {
             metrics: crate::metrics::Metrics::new(metrics),
             mappings: crate::mappings::Mappings::default(),
             topics: crate::topics::Topics::default(),
+            alarms: crate::alarms::Alarms::default(),
         });
         tokio::spawn(timer_service(Arc::downgrade(&inner), timer_rx));
         tokio::spawn(crate::queues::sweeper(Arc::downgrade(&inner)));
         tokio::spawn(crate::topics::delivery::worker(Arc::downgrade(&inner)));
+        tokio::spawn(crate::alarms::evaluator(Arc::downgrade(&inner)));
         let engine = Engine { inner };
         engine.resume().await?;
         engine.resume_mappings().await?;

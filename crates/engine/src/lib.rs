@@ -17,6 +17,7 @@
 //! - **Express** executions run in memory through the same `step`, with no store.
 
 mod activities;
+pub mod alarms;
 mod callbacks;
 mod clock;
 mod documents;

@@ -1,0 +1,253 @@
+//! Alarms on weir's own metrics through the engine on a real SQLite file and a manual clock: an
+//! M-of-N metric alarm on a queue's sent counter moves INSUFFICIENT_DATA -> OK -> ALARM -> OK,
+//! each transition recorded in its history and published to a topic whose queue subscription we
+//! read; a composite alarm follows its rule; histograms and unknown metrics are refused.
+
+mod support;
+
+use engine::alarms::{
+    Actions, AlarmKind, AlarmState, Comparison, MetricAlarm, MissingData, NewAlarm, Statistic,
+};
+use engine::queues::{ReceiveRequest, SendRequest};
+use engine::{Engine, Handlers, ManualClock};
+use jiff::SignedDuration;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use support::{attrs, setup};
+
+fn sent_alarm(name: &str, queue: &str, topic: &str) -> NewAlarm {
+    NewAlarm {
+        name: name.to_string(),
+        description: String::new(),
+        kind: AlarmKind::Metric(MetricAlarm {
+            metric_name: "weir_queue_events_total".to_string(),
+            dimensions: [("queue", queue), ("event", "sent")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            statistic: Statistic::Sum,
+            period: 60,
+            evaluation_periods: 3,
+            datapoints_to_alarm: 2,
+            threshold: 2.0,
+            comparison: Comparison::GreaterThanOrEqualToThreshold,
+            treat_missing_data: MissingData::Missing,
+        }),
+        actions: Actions {
+            alarm: vec![topic.to_string()],
+            ok: vec![topic.to_string()],
+            insufficient_data: Vec::new(),
+        },
+    }
+}
+
+async fn send(engine: &Engine, queue: &str, n: usize) {
+    let requests = (0..n)
+        .map(|i| SendRequest {
+            body: format!("m{i}"),
+            ..SendRequest::default()
+        })
+        .collect();
+    engine.send_messages(queue, requests).await.expect("sends");
+}
+
+/// Advances one period and waits (on the wall, up to ten seconds) until every alarm named was
+/// evaluated at the new time.
+async fn period(engine: &Engine, clock: &ManualClock, names: &[&str]) {
+    clock.advance(SignedDuration::from_secs(60));
+    let now = engine::Clock::now(clock);
+    for _ in 0..1000 {
+        if names.iter().all(|n| engine.alarm_evaluated(n) == Some(now)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("alarms not evaluated at {now}");
+}
+
+async fn state(engine: &Engine, name: &str) -> AlarmState {
+    engine
+        .get_alarm(name)
+        .await
+        .expect("the alarm exists")
+        .state
+}
+
+#[tokio::test]
+async fn m_of_n_alarm_notifies_its_topic_and_a_composite_follows() {
+    let (_dir, engine, clock) = setup(Handlers::new()).await;
+    let none = BTreeMap::new();
+    for queue in ["work", "other", "inbox"] {
+        engine
+            .create_queue(queue, &none, &none)
+            .await
+            .expect("queue");
+    }
+    let topic = engine
+        .create_topic("alerts", &none, &none)
+        .await
+        .expect("topic");
+    let inbox = engine.queue_arn("inbox");
+    engine
+        .subscribe(
+            &topic.arn,
+            "sqs",
+            &inbox,
+            &attrs(&[("RawMessageDelivery", "true")]),
+        )
+        .await
+        .expect("subscribes");
+    let a = engine
+        .put_alarm(sent_alarm("a", "work", &topic.arn))
+        .await
+        .expect("puts a");
+    assert_eq!(a.state, AlarmState::InsufficientData);
+    assert_eq!(a.reason, "Unchecked: Initial alarm creation");
+    engine
+        .put_alarm(sent_alarm("b", "other", ""))
+        .await
+        .expect_err("no such topic");
+    let mut b = sent_alarm("b", "other", &topic.arn);
+    b.actions = Actions::default();
+    engine.put_alarm(b).await.expect("puts b");
+    let composite = NewAlarm {
+        name: "c".to_string(),
+        description: String::new(),
+        kind: AlarmKind::Composite(r#"ALARM("a") AND OK("b")"#.to_string()),
+        actions: Actions::default(),
+    };
+    engine.put_alarm(composite).await.expect("puts c");
+    let all = ["a", "b", "c"];
+
+    // [3]: one breaching datapoint of the two needed; the others are missing.
+    send(&engine, "work", 3).await;
+    period(&engine, &clock, &all).await;
+    assert_eq!(state(&engine, "a").await, AlarmState::Ok);
+    assert_eq!(state(&engine, "b").await, AlarmState::Ok);
+    assert_eq!(state(&engine, "c").await, AlarmState::Ok);
+    // [3, 2]: two of three.
+    send(&engine, "work", 2).await;
+    period(&engine, &clock, &all).await;
+    assert_eq!(state(&engine, "a").await, AlarmState::Alarm);
+    assert_eq!(state(&engine, "c").await, AlarmState::Alarm);
+    // [3, 2, 0]: still two of three.
+    period(&engine, &clock, &all).await;
+    assert_eq!(state(&engine, "a").await, AlarmState::Alarm);
+    // [2, 0, 1]: one of three.
+    send(&engine, "work", 1).await;
+    period(&engine, &clock, &all).await;
+    let a = engine.get_alarm("a").await.expect("a");
+    assert_eq!(a.state, AlarmState::Ok);
+    assert_eq!(
+        a.reason,
+        "Threshold Crossed: 2 datapoints [1.0 (01/01/26 00:03:00), 0.0 (01/01/26 00:02:00)] were \
+         not greater than or equal to the threshold (2.0)."
+    );
+    let summaries: Vec<&str> = a.history.iter().map(|h| h.summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "Alarm \"a\" created",
+            "Alarm updated from INSUFFICIENT_DATA to OK",
+            "Alarm updated from OK to ALARM",
+            "Alarm updated from ALARM to OK",
+        ]
+    );
+    assert_eq!(state(&engine, "c").await, AlarmState::Ok);
+
+    let received = engine
+        .receive_messages(
+            "inbox",
+            &ReceiveRequest {
+                max: 10,
+                visibility_timeout: Some(60),
+                wait_seconds: Some(0),
+            },
+        )
+        .await
+        .expect("receives");
+    let notes: Vec<Value> = received
+        .iter()
+        .map(|m| serde_json::from_str(&m.body).expect("JSON"))
+        .collect();
+    let changes: Vec<(&str, &str)> = notes
+        .iter()
+        .map(|n| {
+            (
+                n["OldStateValue"].as_str().unwrap_or_default(),
+                n["NewStateValue"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("INSUFFICIENT_DATA", "OK"),
+            ("OK", "ALARM"),
+            ("ALARM", "OK")
+        ]
+    );
+    assert_eq!(notes[1]["AlarmName"], "a");
+    assert_eq!(notes[1]["StateChangeTime"], "2026-01-01T00:02:00Z");
+    assert!(
+        notes[1]["NewStateReason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("Threshold Crossed: 2 out of the last 3 datapoints"))
+    );
+
+    engine
+        .delete_alarms(&["a".to_string(), "nope".to_string()])
+        .await
+        .expect_err("nope does not exist");
+    engine
+        .delete_alarms(&["c".to_string()])
+        .await
+        .expect("deletes");
+    let left: Vec<String> = engine
+        .list_alarms("")
+        .await
+        .expect("lists")
+        .into_iter()
+        .map(|r| r.alarm.name)
+        .collect();
+    assert_eq!(left, ["a", "b"]);
+}
+
+#[tokio::test]
+async fn missing_data_goes_to_insufficient_data_and_histograms_are_refused() {
+    let (_dir, engine, clock) = setup(Handlers::new()).await;
+    let mut alarm = sent_alarm("quiet", "nowhere", "");
+    alarm.actions = Actions::default();
+    if let AlarmKind::Metric(m) = &mut alarm.kind {
+        m.evaluation_periods = 1;
+        m.datapoints_to_alarm = 1;
+        m.treat_missing_data = MissingData::Breaching;
+    }
+    engine.put_alarm(alarm.clone()).await.expect("puts");
+    period(&engine, &clock, &["quiet"]).await;
+    let quiet = engine.get_alarm("quiet").await.expect("quiet");
+    assert_eq!(quiet.state, AlarmState::Alarm);
+    assert_eq!(
+        quiet.reason,
+        "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was \
+         treated as [Breaching]."
+    );
+    if let AlarmKind::Metric(m) = &mut alarm.kind {
+        m.treat_missing_data = MissingData::Missing;
+    }
+    engine.put_alarm(alarm.clone()).await.expect("replaces");
+    period(&engine, &clock, &["quiet"]).await;
+    assert_eq!(state(&engine, "quiet").await, AlarmState::InsufficientData);
+
+    for (metric, error) in [
+        ("weir_execution_duration_seconds", "histogram"),
+        ("weir_nothing_total", "not a weir metric"),
+    ] {
+        if let AlarmKind::Metric(m) = &mut alarm.kind {
+            m.metric_name = metric.to_string();
+        }
+        let refused = engine.put_alarm(alarm.clone()).await.expect_err("refused");
+        assert!(refused.to_string().contains(error), "{refused}");
+    }
+}
