@@ -25,12 +25,15 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// The operations this module answers.
-const OPERATIONS: [&str; 5] = [
+const OPERATIONS: [&str; 8] = [
     "PutMetricAlarm",
     "PutCompositeAlarm",
     "DescribeAlarms",
     "DescribeAlarmHistory",
     "DeleteAlarms",
+    "PutDeadlineAlert",
+    "DescribeDeadlineAlerts",
+    "DeleteDeadlineAlert",
 ];
 
 /// Whether `operation` (after `Weir.`) is one of the alarm operations.
@@ -225,6 +228,45 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
             engine.delete_alarms(&names).await?;
             Ok(json!({}))
         }
+        "PutDeadlineAlert" => {
+            let after = match input.get("afterSeconds") {
+                Some(Value::Number(n)) => n.as_u64().ok_or_else(|| {
+                    invalid("afterSeconds must be a whole number of seconds".into())
+                })?,
+                None | Some(Value::Null) => return Err(invalid("afterSeconds is required".into())),
+                Some(other) => return Err(wrong_type("afterSeconds", "a number", other)),
+            };
+            let alert = engine::alarms::deadlines::DeadlineAlert {
+                name: required(input, "alertName")?.to_string(),
+                state_machine_arn: required(input, "stateMachineArn")?.to_string(),
+                after_seconds: after,
+                actions: string_list(input, "actions")?.unwrap_or_default(),
+            };
+            engine.put_deadline_alert(&alert).await?;
+            Ok(json!({}))
+        }
+        "DescribeDeadlineAlerts" => {
+            let alerts: Vec<Value> = engine
+                .deadline_alerts()
+                .await?
+                .into_iter()
+                .map(|a| {
+                    json!({"alertName": a.name, "stateMachineArn": a.state_machine_arn,
+                           "afterSeconds": a.after_seconds, "actions": a.actions})
+                })
+                .collect();
+            Ok(json!({ "deadlineAlerts": alerts }))
+        }
+        "DeleteDeadlineAlert" => {
+            let name = required(input, "alertName")?;
+            if !engine.delete_deadline_alert(name).await? {
+                return Err(ApiError::new(
+                    "ResourceNotFound",
+                    format!("No deadline alert is named {name}"),
+                ));
+            }
+            Ok(json!({}))
+        }
         other => Err(ApiError::new(
             "UnknownOperationException",
             format!("Unknown operation: Weir.{other}"),
@@ -387,6 +429,47 @@ mod tests {
         let (status, _) = call(&api, "DeleteAlarms", json!({"alarmNames": ["both"]})).await;
         assert_eq!(status, 200);
         let (status, answer) = call(&api, "DeleteAlarms", json!({"alarmNames": ["both"]})).await;
+        assert_eq!(
+            (status, &answer["__type"]),
+            (400, &json!("ResourceNotFound"))
+        );
+
+        // Deadline alerts: a machine that exists, a number of seconds, topics that exist.
+        let machine = api
+            .engine
+            .create_state_machine(engine::NewStateMachine {
+                name: "nightly".into(),
+                definition: json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}})
+                    .to_string(),
+                express: false,
+                role_arn: String::new(),
+            })
+            .await
+            .expect("a machine")
+            .arn;
+        let (status, answer) = call(
+            &api,
+            "PutDeadlineAlert",
+            json!({"alertName": "late", "stateMachineArn": machine, "afterSeconds": 600}),
+        )
+        .await;
+        assert_eq!(status, 200, "{answer}");
+        let (status, answer) = call(
+            &api,
+            "PutDeadlineAlert",
+            json!({"alertName": "late", "stateMachineArn": machine}),
+        )
+        .await;
+        assert_eq!(
+            (status, &answer["__type"]),
+            (400, &json!("ValidationError"))
+        );
+        let (_, answer) = call(&api, "DescribeDeadlineAlerts", json!({})).await;
+        assert_eq!(answer["deadlineAlerts"][0]["afterSeconds"], 600);
+        let (status, _) = call(&api, "DeleteDeadlineAlert", json!({"alertName": "late"})).await;
+        assert_eq!(status, 200);
+        let (status, answer) =
+            call(&api, "DeleteDeadlineAlert", json!({"alertName": "late"})).await;
         assert_eq!(
             (status, &answer["__type"]),
             (400, &json!("ResourceNotFound"))

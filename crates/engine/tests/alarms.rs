@@ -251,3 +251,107 @@ async fn missing_data_goes_to_insufficient_data_and_histograms_are_refused() {
         assert!(refused.to_string().contains(error), "{refused}");
     }
 }
+
+#[tokio::test]
+async fn a_deadline_alert_fires_while_the_execution_still_runs_and_only_once() {
+    let (_dir, engine, clock) = setup(Handlers::new()).await;
+    let none = BTreeMap::new();
+    engine
+        .create_queue("pager", &none, &none)
+        .await
+        .expect("queue");
+    let topic = engine
+        .create_topic("late", &none, &none)
+        .await
+        .expect("topic");
+    engine
+        .subscribe(
+            &topic.arn,
+            "sqs",
+            &engine.queue_arn("pager"),
+            &attrs(&[("RawMessageDelivery", "true")]),
+        )
+        .await
+        .expect("subscribes");
+    let machine = support::create(
+        &engine,
+        "nightly",
+        serde_json::json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": true}}}),
+    )
+    .await;
+    engine
+        .put_deadline_alert(&engine::alarms::deadlines::DeadlineAlert {
+            name: "nightly-late".to_string(),
+            state_machine_arn: machine.clone(),
+            after_seconds: 600,
+            actions: vec![topic.arn.clone()],
+        })
+        .await
+        .expect("puts the alert");
+    let run = engine
+        .start_execution(&machine, None, None)
+        .await
+        .expect("starts");
+    let take = || ReceiveRequest {
+        max: 10,
+        visibility_timeout: Some(600),
+        wait_seconds: Some(0),
+    };
+
+    // Nine minutes in: nothing yet.
+    clock.advance(SignedDuration::from_secs(540));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        engine
+            .receive_messages("pager", &take())
+            .await
+            .expect("receives")
+            .is_empty()
+    );
+
+    // Eleven minutes in, the execution still waiting: one alert.
+    clock.advance(SignedDuration::from_secs(120));
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        got = engine
+            .receive_messages("pager", &take())
+            .await
+            .expect("receives");
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got.len(), 1, "one announcement");
+    let alert: Value = serde_json::from_str(&got[0].body).expect("a JSON message");
+    assert_eq!(alert["ExecutionArn"], run.execution_arn.as_str());
+    assert_eq!(alert["AlertName"], "nightly-late");
+    assert!(alert["RunningSeconds"].as_u64().expect("seconds") >= 600);
+    let status = engine
+        .describe_execution(&run.execution_arn)
+        .await
+        .expect("describes")
+        .status;
+    assert_eq!(
+        status, "RUNNING",
+        "the alert comes while the execution runs"
+    );
+
+    // Later ticks do not announce it again.
+    clock.advance(SignedDuration::from_secs(120));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        engine
+            .receive_messages("pager", &take())
+            .await
+            .expect("receives")
+            .is_empty()
+    );
+    assert_eq!(engine.deadline_alerts().await.expect("lists").len(), 1);
+    assert!(
+        engine
+            .delete_deadline_alert("nightly-late")
+            .await
+            .expect("deletes")
+    );
+}

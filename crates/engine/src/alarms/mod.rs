@@ -13,6 +13,7 @@
 //!   Histograms are refused. Datapoints live in memory: after a restart an alarm's window
 //!   starts again empty. Composite alarms are evaluated after the metric alarms, every tick.
 
+pub mod deadlines;
 pub mod evaluate;
 pub mod rule;
 
@@ -950,6 +951,9 @@ pub(crate) async fn evaluator(inner: Weak<Inner>) {
             let now = engine.clock().now();
             if let Err(error) = engine.evaluate_alarms(now).await {
                 tracing::warn!(%error, "Alarms not evaluated.");
+            }
+            if let Err(error) = engine.evaluate_deadlines(now).await {
+                tracing::warn!(%error, "Deadline alerts not evaluated.");
             }
             engine.clock().clone()
         };
