@@ -39,6 +39,19 @@ pub(crate) fn parse(what: &str, key: &str, text: &str) -> Result<Value, Error> {
     serde_json::from_str(text).map_err(|e| corrupt(what, key, e.to_string()))
 }
 
+/// The strings of a JSON array (other items and non-arrays give none).
+pub(crate) fn string_array(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The object of strings at `value` (attributes, tags); empty when there is none.
 pub(crate) fn strings(value: &Value) -> BTreeMap<String, String> {
     value

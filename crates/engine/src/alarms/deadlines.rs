@@ -100,15 +100,7 @@ impl Engine {
         for document in self.store().list_documents(KIND, "").await? {
             let alert = read(&document.key, &document.body);
             let body: Value = serde_json::from_str(&document.body).unwrap_or(Value::Null);
-            let mut announced: Vec<String> = body["announced"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut announced = crate::documents::string_array(&body["announced"]);
             let limit = SignedDuration::from_secs(alert.after_seconds.min(i64::MAX as u64) as i64);
             let mut late = Vec::new();
             let mut cursor = None;
@@ -194,14 +186,6 @@ fn read(name: &str, text: &str) -> DeadlineAlert {
             .unwrap_or_default()
             .to_string(),
         after_seconds: body["afterSeconds"].as_u64().unwrap_or(u64::MAX),
-        actions: body["actions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        actions: crate::documents::string_array(&body["actions"]),
     }
 }

@@ -185,16 +185,7 @@ pub(crate) fn redrive_allow_policy(text: &str) -> Result<RedriveAllow, Refusal> 
         Some("allowAll") => Ok(RedriveAllow::All),
         Some("denyAll") => Ok(RedriveAllow::None),
         Some("byQueue") => {
-            let arns: Vec<String> = value
-                .get("sourceQueueArns")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let arns = crate::documents::string_array(&value["sourceQueueArns"]);
             if arns.is_empty() || arns.len() > 10 {
                 return Err(invalid_value(
                     "RedriveAllowPolicy",
