@@ -12,65 +12,20 @@ mod support;
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufReader;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{Rng, env_or};
+use support::{Crashable, Rng, Target, env_or};
 
-fn spawn(dir: &Path) -> (Child, String) {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("server.log"))
-        .expect("the log opens");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["server", "--port", "0", "--log-level", "error", "--data"])
-        .arg(dir.join("data"))
-        .env_remove("WEIR_ACCESS_KEYS")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("weir server starts");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
-    let endpoint = support::listening(&mut stderr);
-    thread::spawn(move || {
-        let mut log = log;
-        let _ = std::io::copy(&mut stderr, &mut log);
-    });
-    (child, endpoint)
-}
-
-/// The server's current endpoint, shared with the client threads.
-#[derive(Clone)]
-struct Target(Arc<Mutex<String>>);
-
-/// One SQS call: the answer, an error code, or `None` when no server answered (it may or may
-/// not have carried the call out).
+/// One SQS call (see `Target::try_call`).
 fn sqs(
     agent: &ureq::Agent,
     target: &Target,
     operation: &str,
     input: &Value,
 ) -> Option<Result<Value, String>> {
-    let endpoint = target.0.lock().expect("not poisoned").clone();
-    let answer = agent
-        .post(format!("{endpoint}/"))
-        .header("Content-Type", "application/x-amz-json-1.0")
-        .header("X-Amz-Target", format!("AmazonSQS.{operation}"))
-        .send(input.to_string())
-        .ok()?;
-    let status = answer.status().as_u16();
-    let text = answer.into_body().read_to_string().ok()?;
-    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    match status {
-        200 => Some(Ok(body)),
-        500.. => None,
-        _ => Some(Err(body["__type"].as_str().unwrap_or("?").to_string())),
-    }
+    target.try_call(agent, &format!("AmazonSQS.{operation}"), input)
 }
 
 /// Calls until a server answers.
@@ -85,12 +40,7 @@ fn sqs_retrying(agent: &ureq::Agent, target: &Target, operation: &str, input: &V
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build(),
-    )
+    support::agent(Duration::from_secs(30))
 }
 
 fn is_poison(body: &str) -> bool {
@@ -110,8 +60,8 @@ fn acknowledged_messages_survive_repeated_sigkills() {
     println!("seed {seed} (WEIR_CRASH_SEED replays the kill timings)");
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().expect("a temp dir");
-    let (mut server, endpoint) = spawn(dir.path());
-    let target = Target(Arc::new(Mutex::new(endpoint.clone())));
+    let mut server = Crashable::start(dir.path(), &["--log-level", "error"]);
+    let target = server.target();
     let api = agent();
 
     let dlq_url = sqs_retrying(
@@ -242,11 +192,7 @@ fn acknowledged_messages_survive_repeated_sigkills() {
 
     for kill in 0..kills {
         thread::sleep(Duration::from_millis(300 + rng.below(1200)));
-        server.kill().expect("SIGKILL is sent");
-        server.wait().expect("the server is reaped");
-        let (next, endpoint) = spawn(dir.path());
-        server = next;
-        *target.0.lock().expect("not poisoned") = endpoint;
+        server.kill_and_restart();
         println!("kill {} of {kills} done", kill + 1);
     }
     producer.join().expect("the producer ends");
@@ -340,6 +286,5 @@ fn acknowledged_messages_survive_repeated_sigkills() {
         dead.values().sum::<u64>(),
         maybe_twice.len()
     );
-    server.kill().expect("SIGKILL is sent");
-    server.wait().expect("the server is reaped");
+    server.kill();
 }

@@ -13,88 +13,48 @@ mod support;
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{Rng, env_or};
-
-/// Starts `weir server` on the data in `dir` and returns it with its endpoint.
-fn spawn(dir: &Path) -> (Child, String) {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("server.log"))
-        .expect("the log opens");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["server", "--port", "0", "--log-level", "warn", "--data"])
-        .arg(dir.join("data"))
-        .arg("--functions")
-        .arg(dir.join("functions.json"))
-        .env_remove("WEIR_ACCESS_KEYS")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("weir server starts");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
-    let endpoint = support::listening(&mut stderr);
-    thread::spawn(move || {
-        let mut log = log;
-        let _ = std::io::copy(&mut stderr, &mut log);
-    });
-    (child, endpoint)
-}
-
-/// What one API call came to: the answer, an AWS error code, or no server to answer.
-#[derive(Debug)]
-enum Outcome {
-    Ok(Value),
-    Error(String),
-    Down,
-}
-
-fn call(agent: &ureq::Agent, endpoint: &str, operation: &str, input: &Value) -> Outcome {
-    let sent = agent
-        .post(format!("{endpoint}/"))
-        .header("Content-Type", "application/x-amz-json-1.0")
-        .header("X-Amz-Target", format!("AWSStepFunctions.{operation}"))
-        .send(input.to_string());
-    let Ok(answer) = sent else {
-        return Outcome::Down;
-    };
-    let status = answer.status().as_u16();
-    let Ok(text) = answer.into_body().read_to_string() else {
-        return Outcome::Down;
-    };
-    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    if status == 200 {
-        Outcome::Ok(body)
-    } else if status >= 500 {
-        Outcome::Down
-    } else {
-        Outcome::Error(body["__type"].as_str().unwrap_or("?").to_string())
-    }
-}
+use support::{Crashable, Rng, Target, env_or};
 
 fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            .build(),
-    )
+    support::agent(timeout)
 }
 
-/// The server's current endpoint, shared with the worker threads.
-#[derive(Clone)]
-struct Target(Arc<Mutex<String>>);
+/// Calls to the crash test's Step Functions API, across restarts.
+trait Calls {
+    /// One Step Functions call (see `Target::try_call`).
+    fn sfn(
+        &self,
+        agent: &ureq::Agent,
+        operation: &str,
+        input: &Value,
+    ) -> Option<Result<Value, String>>;
+    /// Calls until a server answers (with a result or an error code).
+    fn call(&self, agent: &ureq::Agent, operation: &str, input: &Value) -> Result<Value, String>;
+    /// Like `call`, and says whether an earlier try got no answer: that try may have been
+    /// carried out by a server killed before it could answer.
+    fn call_counting(
+        &self,
+        agent: &ureq::Agent,
+        operation: &str,
+        input: &Value,
+    ) -> (Result<Value, String>, bool);
+    /// Answers a task by its token (see the impl).
+    fn answer(&self, agent: &ureq::Agent, token: &str, output: &str) -> Option<String>;
+}
 
-impl Target {
-    fn get(&self) -> String {
-        self.0.lock().expect("not poisoned").clone()
+impl Calls for Target {
+    fn sfn(
+        &self,
+        agent: &ureq::Agent,
+        operation: &str,
+        input: &Value,
+    ) -> Option<Result<Value, String>> {
+        self.try_call(agent, &format!("AWSStepFunctions.{operation}"), input)
     }
 
     /// Calls until a server answers (with a result or an error code).
@@ -112,10 +72,10 @@ impl Target {
     ) -> (Result<Value, String>, bool) {
         let mut retried = false;
         loop {
-            match call(agent, &self.get(), operation, input) {
-                Outcome::Ok(body) => return (Ok(body), retried),
-                Outcome::Error(code) => return (Err(code), retried),
-                Outcome::Down => {
+            match self.sfn(agent, operation, input) {
+                Some(Ok(body)) => return (Ok(body), retried),
+                Some(Err(code)) => return (Err(code), retried),
+                None => {
                     retried = true;
                     thread::sleep(Duration::from_millis(50));
                 }
@@ -189,8 +149,10 @@ fn tasks_callbacks_and_activities_survive_repeated_sigkills() {
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().expect("a temp dir");
     let tokens_dir = write_functions(dir.path());
-    let (mut server, endpoint) = spawn(dir.path());
-    let target = Target(Arc::new(Mutex::new(endpoint)));
+    let functions = dir.path().join("functions.json");
+    let functions = functions.to_string_lossy().to_string();
+    let mut server = Crashable::start(dir.path(), &["--functions", &functions]);
+    let target = server.target();
     let api = agent(Duration::from_secs(30));
 
     let activity = target
@@ -227,15 +189,14 @@ fn tasks_callbacks_and_activities_survive_repeated_sigkills() {
             let api = agent(Duration::from_secs(30));
             let mut answered = 0u64;
             while !done.load(Ordering::SeqCst) {
-                let task = match call(
+                let task = match target.sfn(
                     &poll,
-                    &target.get(),
                     "GetActivityTask",
                     &json!({"activityArn": activity, "workerName": "crash-worker"}),
                 ) {
-                    Outcome::Ok(task) => task,
-                    Outcome::Error(code) => panic!("GetActivityTask refused: {code}"),
-                    Outcome::Down => {
+                    Some(Ok(task)) => task,
+                    Some(Err(code)) => panic!("GetActivityTask refused: {code}"),
+                    None => {
                         thread::sleep(Duration::from_millis(50));
                         continue;
                     }
@@ -318,11 +279,7 @@ fn tasks_callbacks_and_activities_survive_repeated_sigkills() {
 
     for kill in 0..kills {
         thread::sleep(Duration::from_millis(300 + rng.below(1200)));
-        server.kill().expect("SIGKILL is sent");
-        server.wait().expect("the server is reaped");
-        let (next, endpoint) = spawn(dir.path());
-        server = next;
-        *target.0.lock().expect("not poisoned") = endpoint;
+        server.kill_and_restart();
         println!("kill {} of {kills} done", kill + 1);
     }
     starter.join().expect("every execution was started");
@@ -399,7 +356,6 @@ fn tasks_callbacks_and_activities_survive_repeated_sigkills() {
     );
 
     // The worker is left polling: stop the server under it.
-    server.kill().expect("SIGKILL is sent");
-    server.wait().expect("the server is reaped");
+    server.kill();
     drop(worker);
 }

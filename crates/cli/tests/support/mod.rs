@@ -246,3 +246,116 @@ impl Rng {
         self.0 % n
     }
 }
+
+/// A `weir server` a crash test kills with SIGKILL and starts again on the same data, its log
+/// appended to `server.log` in its directory. Client threads follow it through [`Crashable::target`].
+pub struct Crashable {
+    dir: PathBuf,
+    extra: Vec<String>,
+    child: Child,
+    target: Target,
+}
+
+impl Crashable {
+    /// Starts `weir server --data DIR/data` with `extra` arguments.
+    pub fn start(dir: &Path, extra: &[&str]) -> Crashable {
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        let (child, endpoint) = Crashable::spawn(dir, &extra);
+        Crashable {
+            dir: dir.to_path_buf(),
+            extra,
+            child,
+            target: Target(std::sync::Arc::new(std::sync::Mutex::new(endpoint))),
+        }
+    }
+
+    fn spawn(dir: &Path, extra: &[String]) -> (Child, String) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .expect("the log opens");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+            .args(["server", "--port", "0", "--log-level", "warn", "--data"])
+            .arg(dir.join("data"))
+            .args(extra)
+            .env_remove("WEIR_ACCESS_KEYS")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("weir server starts");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+        let endpoint = listening(&mut stderr);
+        std::thread::spawn(move || {
+            let mut log = log;
+            let _ = std::io::copy(&mut stderr, &mut log);
+        });
+        (child, endpoint)
+    }
+
+    /// Where the server answers now, shared with client threads.
+    pub fn target(&self) -> Target {
+        self.target.clone()
+    }
+
+    /// SIGKILL, then the same server again on the same data.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL is sent");
+        self.child.wait().expect("the server is reaped");
+        let (child, endpoint) = Crashable::spawn(&self.dir, &self.extra);
+        self.child = child;
+        *self.target.0.lock().expect("not poisoned") = endpoint;
+    }
+
+    /// SIGKILL, for good.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL is sent");
+        self.child.wait().expect("the server is reaped");
+    }
+}
+
+/// The endpoint of a [`Crashable`] server, which changes with every restart.
+#[derive(Clone)]
+pub struct Target(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Target {
+    /// The current endpoint.
+    pub fn get(&self) -> String {
+        self.0.lock().expect("not poisoned").clone()
+    }
+
+    /// One JSON 1.0 call by its full target (`AmazonSQS.SendMessage`): the answer, the error
+    /// code of a refusal, or `None` when no server answered (down, or a 5xx): the call may or
+    /// may not have been carried out.
+    pub fn try_call(
+        &self,
+        agent: &ureq::Agent,
+        target: &str,
+        input: &serde_json::Value,
+    ) -> Option<Result<serde_json::Value, String>> {
+        let answer = agent
+            .post(format!("{}/", self.get()))
+            .header("Content-Type", "application/x-amz-json-1.0")
+            .header("X-Amz-Target", target)
+            .send(input.to_string())
+            .ok()?;
+        let status = answer.status().as_u16();
+        let text = answer.into_body().read_to_string().ok()?;
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        match status {
+            200 => Some(Ok(body)),
+            500.. => None,
+            _ => Some(Err(body["__type"].as_str().unwrap_or("?").to_string())),
+        }
+    }
+}
+
+/// A blocking HTTP client that reads error answers rather than failing on them.
+pub fn agent(timeout: std::time::Duration) -> ureq::Agent {
+    ureq::Agent::new_with_config(
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build(),
+    )
+}
