@@ -165,23 +165,8 @@ impl Model {
                 (message.id.clone(), sequence, message.dedup_expires_at),
             );
         }
-        self.messages.insert(
-            sequence,
-            Message {
-                queue: queue.to_owned(),
-                id: message.id.clone(),
-                sequence,
-                body: message.body.clone(),
-                attributes: message.attributes.clone(),
-                sent_at: message.sent_at,
-                visible_at: message.visible_at,
-                receive_count: 0,
-                first_received_at: None,
-                group_id: message.group_id.clone(),
-                dedup_id: message.dedup_id.clone(),
-                source_queue: None,
-            },
-        );
+        self.messages
+            .insert(sequence, message.stored(queue, sequence));
     }
 
     /// Whether a FIFO receive at `now` may take `message` (as things were before the receive).

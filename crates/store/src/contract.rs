@@ -2114,24 +2114,6 @@ fn deduplicated(id: &str, dedup: &str, sent: i64) -> NewMessage {
     }
 }
 
-/// `message` as stored in `queue` under `sequence`, never received.
-fn stored(queue: &str, message: &NewMessage, sequence: u64) -> Message {
-    Message {
-        queue: queue.to_owned(),
-        id: message.id.clone(),
-        sequence,
-        body: message.body.clone(),
-        attributes: message.attributes.clone(),
-        sent_at: message.sent_at,
-        visible_at: message.visible_at,
-        receive_count: 0,
-        first_received_at: None,
-        group_id: message.group_id.clone(),
-        dedup_id: message.dedup_id.clone(),
-        source_queue: None,
-    }
-}
-
 /// A receive from `queue` at `now` of up to `max` messages, in flight until `visible_until`, with
 /// no redrive policy, not FIFO.
 fn receive_of(queue: &str, now: Timestamp, max: usize, visible_until: Timestamp) -> Receive {
@@ -2227,7 +2209,7 @@ async fn send_new(store: &dyn Store, queue: &str, messages: &[NewMessage]) -> Ve
                 (message.id.as_str(), false),
                 "a message without a deduplication record is stored under its own id"
             );
-            stored(queue, message, sent.sequence)
+            message.stored(queue, sent.sequence)
         })
         .collect()
 }

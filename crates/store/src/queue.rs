@@ -61,6 +61,27 @@ pub struct NewMessage {
     pub dedup_expires_at: Timestamp,
 }
 
+impl NewMessage {
+    /// The message as a send stores it in `queue` under `sequence`: never received, in no
+    /// dead-letter queue.
+    pub fn stored(&self, queue: &str, sequence: u64) -> Message {
+        Message {
+            queue: queue.to_owned(),
+            id: self.id.clone(),
+            sequence,
+            body: self.body.clone(),
+            attributes: self.attributes.clone(),
+            sent_at: self.sent_at,
+            visible_at: self.visible_at,
+            receive_count: 0,
+            first_received_at: None,
+            group_id: self.group_id.clone(),
+            dedup_id: self.dedup_id.clone(),
+            source_queue: None,
+        }
+    }
+}
+
 /// What a send did with one message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sent {
