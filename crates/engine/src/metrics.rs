@@ -232,7 +232,9 @@ impl Metrics {
         errors: &[ErrorHandled],
         duration_seconds: impl Fn() -> f64,
     ) {
-        if !self.enabled || (events.is_empty() && errors.is_empty()) {
+        // Most steps only move states along: nothing here counts them, so skip the labels.
+        let counted = |kind: &str| kind.starts_with("Execution") || kind.ends_with("TimedOut");
+        if !self.enabled || (errors.is_empty() && !events.iter().any(|e| counted(&e.event_type))) {
             return;
         }
         let machine = machine_of(execution_arn);

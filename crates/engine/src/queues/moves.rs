@@ -213,6 +213,17 @@ async fn run(
         (1, Duration::from_millis(1000 / rate.max(1)))
     };
     let to_move = lock(&task.record).to_move;
+    // The queues messages go to, whose long polls a batch wakes: the destination, or the queues
+    // that use this one as their dead-letter queue (a message from any other queue is still
+    // found by its long polls' next look, within `POLL_INTERVAL`).
+    let woken: Vec<String> = match &destination {
+        Some(queue) => vec![queue.name.clone()],
+        None => engine
+            .dead_letter_source_queues(&source.name)
+            .await
+            .map(|sources| sources.into_iter().map(|q| q.name).collect())
+            .unwrap_or_default(),
+    };
     let mut tick = tokio::time::interval(period);
     let status = loop {
         tick.tick().await;
@@ -239,8 +250,8 @@ async fn run(
             Ok(n) => {
                 task.moved.fetch_add(n, Ordering::SeqCst);
                 super::Counters::add(&engine.inner().queues.counters(&source.name).redriven, n);
-                for queue in engine.list_queues("").await.unwrap_or_default() {
-                    engine.inner().queues.signal(&queue.name).notify_waiters();
+                for queue in &woken {
+                    engine.inner().queues.signal(queue).notify_waiters();
                 }
             }
             Err(error) => {
