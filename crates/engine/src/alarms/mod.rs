@@ -665,8 +665,11 @@ impl Engine {
             if families.is_none() {
                 families = Some(parse_exposition(&self.render_metrics().await?));
             }
-            let families = families.as_ref().map_or_else(BTreeMap::new, Clone::clone);
-            let current = m.matching(&families);
+            // Rendered once per tick, at the first alarm that needs it, and shared by the rest.
+            let Some(families) = families.as_ref() else {
+                continue;
+            };
+            let current = m.matching(families);
             if window.is_some() {
                 // Unknown here (a restart, another node's put): start its window now.
                 lock(&self.inner().alarms.windows).insert(
