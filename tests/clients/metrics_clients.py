@@ -1,5 +1,6 @@
 """weir's /metrics read by Prometheus's own parser (the `prometheus_client` package's OpenMetrics
-parser), after boto3 ran executions and moved queue messages through the server.
+parser), after boto3 ran executions and moved queue messages through the server, and a command
+function and the API reported custom metrics.
 
 Run by crates/cli/tests/clients.rs against a `weir server` it starts; WEIR_ENDPOINT names it.
 """
@@ -8,6 +9,7 @@ import json
 import os
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import boto3
@@ -104,6 +106,98 @@ class Metrics(unittest.TestCase):
         self.assertGreaterEqual(
             value(families, "weir_queue_oldest_message_age_seconds",
                   "weir_queue_oldest_message_age_seconds", queue="metrics-queue"), 0)
+
+    def test_functions_custom_metrics_and_the_store_are_measured(self):
+        # A command function that reports a custom metric on stderr in CloudWatch's Embedded
+        # Metric Format, as a Lambda function would, and echoes its event.
+        script = (
+            "import json, sys\n"
+            "event = json.load(sys.stdin)\n"
+            "print(json.dumps({'_aws': {'Timestamp': 0, 'CloudWatchMetrics': [{'Namespace': 'orders',"
+            " 'Dimensions': [['stage']], 'Metrics': [{'Name': 'RecordsProcessed', 'Unit': 'Count'}]}]},"
+            " 'stage': 'load', 'RecordsProcessed': event['n']}), file=sys.stderr)\n"
+            "print('not a metric line', file=sys.stderr)\n"
+            "print(json.dumps(event))\n"
+        )
+        weir("CreateFunction", {"name": "emf-load", "command": ["python3", "-c", script]})
+        machine = SFN.create_state_machine(
+            name="metrics-emf", roleArn=ROLE,
+            definition=json.dumps({"StartAt": "Load", "States": {"Load": {
+                "Type": "Task", "End": True,
+                "Resource": "arn:aws:lambda:us-east-1:000000000000:function:emf-load"}}}),
+        )["stateMachineArn"]
+        runs = [SFN.start_execution(stateMachineArn=machine, input=json.dumps({"n": n}))["executionArn"]
+                for n in (4, 6)]
+        deadline = time.time() + 30
+        while any(SFN.describe_execution(executionArn=r)["status"] == "RUNNING" for r in runs):
+            self.assertLess(time.time(), deadline, "executions still running")
+            time.sleep(0.05)
+        for run in runs:
+            self.assertEqual(SFN.describe_execution(executionArn=run)["status"], "SUCCEEDED")
+
+        # Any program reports through the API, shaped like CloudWatch's PutMetricData.
+        for _ in range(2):
+            weir("PutMetricData", {"namespace": "orders", "metricData": [
+                {"metricName": "RecordsRejected", "unit": "Count", "value": 2,
+                 "dimensions": [{"name": "stage", "value": "validate"}]},
+                {"metricName": "LoadSeconds", "unit": "Seconds", "values": [3.5, 1.25]},
+            ]})
+        status, error = weir_error("PutMetricData", {"namespace": "orders", "metricData": [
+            {"metricName": "RecordsRejected", "unit": "Count", "value": 1},
+            {"metricName": "RecordsRejected", "unit": "Count", "value": -1},
+        ]})
+        self.assertEqual(status, 400)
+        self.assertEqual(error["__type"], "InvalidParameterValue")
+        self.assertIn("metricData[1] (RecordsRejected)", error["message"])
+
+        _, families = scrape()
+        self.assertEqual(families["weir_custom_RecordsProcessed"].type, "counter")
+        self.assertEqual(
+            value(families, "weir_custom_RecordsProcessed", "weir_custom_RecordsProcessed_total",
+                  namespace="orders", stage="load", function="emf-load"), 10)
+        self.assertEqual(
+            value(families, "weir_custom_RecordsRejected", "weir_custom_RecordsRejected_total",
+                  namespace="orders", stage="validate"), 4)
+        self.assertEqual(families["weir_custom_LoadSeconds"].type, "gauge")
+        self.assertEqual(
+            value(families, "weir_custom_LoadSeconds", "weir_custom_LoadSeconds", namespace="orders"),
+            1.25)
+        self.assertEqual(
+            value(families, "weir_function_invocations", "weir_function_invocations_total",
+                  function="emf-load", outcome="succeeded"), 2)
+        self.assertEqual(
+            value(families, "weir_function_duration_seconds", "weir_function_duration_seconds_count",
+                  function="emf-load"), 2)
+        commits = value(families, "weir_store_commit_seconds", "weir_store_commit_seconds_count")
+        self.assertGreater(commits, 0)
+        self.assertEqual(
+            value(families, "weir_store_commit_batch_size", "weir_store_commit_batch_size_count"),
+            commits)
+        self.assertGreaterEqual(
+            value(families, "weir_store_commit_batch_size", "weir_store_commit_batch_size_sum"),
+            commits)
+
+
+def weir_request(operation, body):
+    return urllib.request.Request(
+        f"{ENDPOINT}/", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": f"Weir.{operation}"},
+    )
+
+
+def weir(operation, body):
+    """One of weir's own operations, which must succeed; its answer."""
+    with urllib.request.urlopen(weir_request(operation, body)) as answer:
+        return json.loads(answer.read() or b"{}")
+
+
+def weir_error(operation, body):
+    """One of weir's own operations, which must fail; its status and error body."""
+    try:
+        urllib.request.urlopen(weir_request(operation, body))
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    raise AssertionError(f"{operation} succeeded")
 
 
 if __name__ == "__main__":

@@ -3,26 +3,34 @@
 //!
 //! | Operation | Request members | Answer |
 //! | --- | --- | --- |
-//! | `PutMetricAlarm` | `alarmName`, `metricName`, optional `dimensions` (`[{"name", "value"}]`), `statistic`, `period`, `evaluationPeriods`, optional `datapointsToAlarm` (default `evaluationPeriods`), `threshold`, `comparisonOperator`, optional `treatMissingData` (default `missing`), `alarmDescription`, `alarmActions`, `okActions`, `insufficientDataActions` (topic ARNs) | the alarm |
+//! | `PutMetricAlarm` | `alarmName`, `metricName`, optional `dimensions` (`[{"name", "value"}]`), `statistic`, `period`, `evaluationPeriods`, optional `datapointsToAlarm` (default `evaluationPeriods`), `threshold`, `comparisonOperator`, optional `treatMissingData` (default `missing`), `alarmDescription`, `alarmActions`, `okActions`, `insufficientDataActions` (topic ARNs); an anomaly detection alarm has `metrics` and `thresholdMetricId` instead of the metric's members and `threshold` (below) | the alarm |
 //! | `PutCompositeAlarm` | `alarmName`, `alarmRule`, optional `alarmDescription` and the three action lists | the alarm |
 //! | `DescribeAlarms` | optional `alarmNames`, `alarmNamePrefix`, `stateValue` | `{"metricAlarms": [...], "compositeAlarms": [...]}` by name |
 //! | `DescribeAlarmHistory` | optional `alarmName`, `historyItemType` | `{"alarmHistoryItems": [...]}`, newest first |
 //! | `DeleteAlarms` | `alarmNames` | `{}` |
 //!
+//! An anomaly detection alarm takes CloudWatch's shape: `metrics` is one metric,
+//! `{"id": "m1", "metricStat": {"metric": {"metricName", "dimensions"}, "period", "stat"},
+//! "returnData": true}`, and its band, `{"id": "ad1", "expression":
+//! "ANOMALY_DETECTION_BAND(m1, 2)"}` (the width defaults to 2); `thresholdMetricId` is the band's
+//! id and `comparisonOperator` one of `LessThanLowerOrGreaterThanUpperThreshold`,
+//! `GreaterThanUpperThreshold` and `LessThanLowerThreshold`. No other metric math.
+//!
 //! An alarm: `alarmName`, `alarmArn`, its definition's members, `stateValue`, `stateReason`,
-//! `stateUpdatedTimestamp` and `alarmConfigurationUpdatedTimestamp` (epoch seconds). Errors:
+//! `stateUpdatedTimestamp` and `alarmConfigurationUpdatedTimestamp` (epoch seconds); an anomaly
+//! detection alarm also has `weirAnomalyBand`, `{"lower", "upper"}` now, once its model has
+//! warmed up (see the engine's `alarms::anomaly`). Errors:
 //! `ValidationError` for a value weir refuses, `ResourceNotFound` for an alarm that does not
 //! exist, `ValidationException` for a missing member.
 
 use crate::Api;
 use crate::error::ApiError;
-use crate::wire::{epoch, optional, optional_int, required, string_list, wrong_type};
+use crate::wire::{dimensions, epoch, optional, optional_int, required, string_list, wrong_type};
 use engine::alarms::{
-    Actions, AlarmKind, AlarmRecord, AlarmState, Comparison, MetricAlarm, MissingData, NewAlarm,
-    Statistic,
+    Actions, AlarmKind, AlarmRecord, AlarmState, AnomalyBand, Comparison, MetricAlarm, MissingData,
+    NewAlarm, Statistic,
 };
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 /// The operations this module answers.
 const OPERATIONS: [&str; 8] = [
@@ -82,26 +90,7 @@ fn actions(input: &Value) -> Result<Actions, ApiError> {
     })
 }
 
-fn dimensions(input: &Value) -> Result<BTreeMap<String, String>, ApiError> {
-    let member = "dimensions";
-    let items = match input.get(member) {
-        None | Some(Value::Null) => return Ok(BTreeMap::new()),
-        Some(Value::Array(items)) => items,
-        Some(other) => return Err(wrong_type(member, "a list", other)),
-    };
-    items
-        .iter()
-        .map(|d| match (d["name"].as_str(), d["value"].as_str()) {
-            (Some(name), Some(value)) => Ok((name.to_string(), value.to_string())),
-            _ => Err(wrong_type(
-                member,
-                "a list of {\"name\", \"value\"} strings",
-                d,
-            )),
-        })
-        .collect()
-}
-
+/// The `dimensions` of `input`, named `member` in messages.
 /// Runs one alarm operation.
 pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, ApiError> {
     let engine = &api.engine;
@@ -109,9 +98,31 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
         "PutMetricAlarm" | "PutCompositeAlarm" => {
             let kind = if operation == "PutCompositeAlarm" {
                 AlarmKind::Composite(required(input, "alarmRule")?.to_string())
+            } else if !matches!(input.get("metrics"), None | Some(Value::Null)) {
+                anomaly_alarm(input)?
             } else {
                 let evaluation_periods = positive(input, "evaluationPeriods")?
                     .ok_or_else(|| invalid("evaluationPeriods is required".into()))?;
+                if let Some(id) = optional(input, "thresholdMetricId")? {
+                    return Err(invalid(format!(
+                        "thresholdMetricId {id} names an ANOMALY_DETECTION_BAND expression of \
+                         metrics, which is missing"
+                    )));
+                }
+                let comparison = choice(
+                    input,
+                    "comparisonOperator",
+                    None,
+                    &Comparison::NAMES,
+                    Comparison::parse,
+                )?;
+                if comparison.is_band() {
+                    return Err(invalid(format!(
+                        "comparisonOperator {} compares with an anomaly detection band: give \
+                         metrics with an ANOMALY_DETECTION_BAND expression and thresholdMetricId",
+                        comparison.as_str()
+                    )));
+                }
                 let threshold = match input.get("threshold") {
                     Some(Value::Number(n)) => n.as_f64().unwrap_or_default(),
                     None | Some(Value::Null) => {
@@ -121,7 +132,7 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
                 };
                 AlarmKind::Metric(MetricAlarm {
                     metric_name: required(input, "metricName")?.to_string(),
-                    dimensions: dimensions(input)?,
+                    dimensions: dimensions(input, "dimensions")?,
                     statistic: choice(
                         input,
                         "statistic",
@@ -136,13 +147,7 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
                         .unwrap_or(evaluation_periods)
                         as usize,
                     threshold,
-                    comparison: choice(
-                        input,
-                        "comparisonOperator",
-                        None,
-                        &Comparison::NAMES,
-                        Comparison::parse,
-                    )?,
+                    comparison,
                     treat_missing_data: choice(
                         input,
                         "treatMissingData",
@@ -184,7 +189,9 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
                     continue;
                 }
                 match record.alarm.kind {
-                    AlarmKind::Metric(_) => metric.push(alarm_json(&record)),
+                    AlarmKind::Metric(_) | AlarmKind::Anomaly(..) => {
+                        metric.push(alarm_json(&record));
+                    }
                     AlarmKind::Composite(_) => composite.push(alarm_json(&record)),
                 }
             }
@@ -205,7 +212,7 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
                         .filter(|h| kind.is_none_or(|k| k == h.item_type))
                         .map(|h| {
                             let kind = match r.alarm.kind {
-                                AlarmKind::Metric(_) => "MetricAlarm",
+                                AlarmKind::Metric(_) | AlarmKind::Anomaly(..) => "MetricAlarm",
                                 AlarmKind::Composite(_) => "CompositeAlarm",
                             };
                             (
@@ -274,6 +281,214 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
     }
 }
 
+/// Whether `id` is a metric id as CloudWatch has them: a lowercase letter, then letters, digits
+/// and underscores.
+fn is_metric_id(id: &str) -> bool {
+    id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The metric id and width of `ANOMALY_DETECTION_BAND(ID)` or `ANOMALY_DETECTION_BAND(ID, WIDTH)`
+/// (the width defaults to 2, as CloudWatch's does).
+fn band_expression(text: &str) -> Option<(&str, Option<&str>)> {
+    let args = text
+        .trim()
+        .strip_prefix("ANOMALY_DETECTION_BAND")?
+        .trim_start()
+        .strip_prefix('(')?
+        .strip_suffix(')')?;
+    match args.split_once(',') {
+        Some((id, width)) => Some((id.trim(), Some(width.trim()))),
+        None => Some((args.trim(), None)),
+    }
+}
+
+/// An anomaly detection alarm from CloudWatch's `metrics` and `thresholdMetricId` (see the
+/// module docs), every refusal naming the member at fault.
+fn anomaly_alarm(input: &Value) -> Result<AlarmKind, ApiError> {
+    for member in ["metricName", "dimensions", "statistic", "period"] {
+        if !matches!(input.get(member), None | Some(Value::Null)) {
+            return Err(invalid(format!(
+                "{member} must not be given with metrics: the metric is metrics[].metricStat"
+            )));
+        }
+    }
+    if !matches!(input.get("threshold"), None | Some(Value::Null)) {
+        return Err(invalid(
+            "threshold must not be given with metrics: the threshold is the \
+             ANOMALY_DETECTION_BAND named by thresholdMetricId"
+                .into(),
+        ));
+    }
+    let comparison = choice(
+        input,
+        "comparisonOperator",
+        None,
+        &Comparison::NAMES,
+        Comparison::parse,
+    )?;
+    let Some(band_id) = optional(input, "thresholdMetricId")? else {
+        return Err(invalid(format!(
+            "thresholdMetricId is required with metrics: it names the ANOMALY_DETECTION_BAND \
+             expression {} compares the metric with",
+            comparison.as_str()
+        )));
+    };
+    if !comparison.is_band() {
+        return Err(invalid(format!(
+            "comparisonOperator {} compares with threshold; an anomaly detection alarm uses \
+             LessThanLowerOrGreaterThanUpperThreshold, GreaterThanUpperThreshold or \
+             LessThanLowerThreshold",
+            comparison.as_str()
+        )));
+    }
+    let queries = match input.get("metrics") {
+        Some(Value::Array(queries)) => queries,
+        Some(other) => return Err(wrong_type("metrics", "a list of metric queries", other)),
+        None => return Err(invalid("metrics is required".into())),
+    };
+    if !queries.iter().any(|q| q["id"].as_str() == Some(band_id)) {
+        return Err(invalid(format!(
+            "thresholdMetricId {band_id} is not the id of any of metrics"
+        )));
+    }
+    let mut ids: Vec<&str> = Vec::new();
+    let mut stat = None;
+    let mut band = None;
+    for (i, query) in queries.iter().enumerate() {
+        if !query.is_object() {
+            return Err(wrong_type(
+                &format!("metrics[{i}]"),
+                "a metric query",
+                query,
+            ));
+        }
+        let Some(id) = optional(query, "id")? else {
+            return Err(invalid(format!("metrics[{i}].id is required")));
+        };
+        if !is_metric_id(id) {
+            return Err(invalid(format!(
+                "metrics[{i}].id {id} must start with a lowercase letter and hold only letters, \
+                 digits and underscores"
+            )));
+        }
+        if ids.contains(&id) {
+            return Err(invalid(format!("metrics[{i}].id {id} is given twice")));
+        }
+        ids.push(id);
+        let given = |member: &str| !matches!(query.get(member), None | Some(Value::Null));
+        match (given("metricStat"), optional(query, "expression")?) {
+            (true, None) if id == band_id => {
+                return Err(invalid(format!(
+                    "thresholdMetricId {band_id} names a metricStat; it must name an \
+                     ANOMALY_DETECTION_BAND expression"
+                )));
+            }
+            (true, None) if stat.is_some() => {
+                return Err(invalid(format!(
+                    "metrics[{i}] ({id}) is a second metricStat: an alarm watches one metric"
+                )));
+            }
+            (true, None) => stat = Some((i, id, &query["metricStat"])),
+            (false, Some(expression)) if id == band_id => band = Some((i, expression)),
+            (false, Some(_)) => {
+                return Err(invalid(format!(
+                    "metrics[{i}] ({id}): weir's only metric math is the ANOMALY_DETECTION_BAND \
+                     named by thresholdMetricId ({band_id})"
+                )));
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "metrics[{i}] ({id}) needs one of metricStat and expression"
+                )));
+            }
+        }
+    }
+    let Some((s, metric_id, metric_stat)) = stat else {
+        return Err(invalid(
+            "metrics has no metricStat: an anomaly detection alarm watches one metric".into(),
+        ));
+    };
+    let Some((b, expression)) = band else {
+        return Err(invalid(format!(
+            "thresholdMetricId {band_id} names no ANOMALY_DETECTION_BAND expression"
+        )));
+    };
+    let Some((of, width)) = band_expression(expression) else {
+        return Err(invalid(format!(
+            "metrics[{b}].expression must be ANOMALY_DETECTION_BAND({metric_id}, WIDTH), not \
+             {expression}"
+        )));
+    };
+    if of != metric_id {
+        return Err(invalid(format!(
+            "metrics[{b}].expression: ANOMALY_DETECTION_BAND of {of}, which is not the id of the \
+             metricStat ({metric_id})"
+        )));
+    }
+    let width = match width.map(str::parse::<f64>) {
+        None => 2.0,
+        Some(Ok(w)) if w.is_finite() && w > 0.0 => w,
+        _ => {
+            return Err(invalid(format!(
+                "metrics[{b}].expression: the band's width must be a positive number, in {expression}"
+            )));
+        }
+    };
+    let at = format!("metrics[{s}].metricStat");
+    if !metric_stat.is_object() {
+        return Err(wrong_type(&at, "a metricStat", metric_stat));
+    }
+    let metric = &metric_stat["metric"];
+    let Some(metric_name) = metric["metricName"].as_str() else {
+        return Err(invalid(format!("{at}.metric.metricName is required")));
+    };
+    let statistic = match metric_stat["stat"].as_str() {
+        Some(name) => Statistic::parse(name).ok_or_else(|| {
+            invalid(format!(
+                "{at}.stat must be one of {}, not {name}",
+                Statistic::NAMES.join(", ")
+            ))
+        })?,
+        None => return Err(invalid(format!("{at}.stat is required"))),
+    };
+    let period = match metric_stat["period"].as_u64() {
+        Some(p) if p >= 1 => p,
+        _ => {
+            return Err(invalid(format!(
+                "{at}.period is required: a whole number of seconds, at least 1"
+            )));
+        }
+    };
+    let evaluation_periods = positive(input, "evaluationPeriods")?
+        .ok_or_else(|| invalid("evaluationPeriods is required".into()))?;
+    Ok(AlarmKind::Anomaly(
+        MetricAlarm {
+            metric_name: metric_name.to_string(),
+            dimensions: dimensions(metric, &format!("{at}.metric.dimensions"))?,
+            statistic,
+            period,
+            evaluation_periods: evaluation_periods as usize,
+            datapoints_to_alarm: positive(input, "datapointsToAlarm")?.unwrap_or(evaluation_periods)
+                as usize,
+            threshold: 0.0,
+            comparison,
+            treat_missing_data: choice(
+                input,
+                "treatMissingData",
+                Some("missing"),
+                &MissingData::NAMES,
+                MissingData::parse,
+            )?,
+        },
+        AnomalyBand {
+            width,
+            metric_id: metric_id.to_string(),
+            band_id: band_id.to_string(),
+        },
+    ))
+}
+
 fn alarm_json(record: &AlarmRecord) -> Value {
     let alarm = &record.alarm;
     let mut out = json!({
@@ -309,6 +524,34 @@ fn alarm_json(record: &AlarmRecord) -> Value {
                 out[key] = value;
             }
         }
+        AlarmKind::Anomaly(m, band) => {
+            let dimensions: Vec<Value> = m
+                .dimensions
+                .iter()
+                .map(|(name, value)| json!({"name": name, "value": value}))
+                .collect();
+            let metrics = json!([
+                {"id": band.metric_id, "returnData": true,
+                 "metricStat": {"metric": {"metricName": m.metric_name, "dimensions": dimensions},
+                                "period": m.period, "stat": m.statistic.as_str()}},
+                {"id": band.band_id, "returnData": true,
+                 "expression": format!("ANOMALY_DETECTION_BAND({}, {})", band.metric_id, band.width),
+                 "label": format!("{} (expected)", m.metric_name)},
+            ]);
+            for (key, value) in [
+                ("metrics", metrics),
+                ("thresholdMetricId", json!(band.band_id)),
+                ("evaluationPeriods", json!(m.evaluation_periods)),
+                ("datapointsToAlarm", json!(m.datapoints_to_alarm)),
+                ("comparisonOperator", json!(m.comparison.as_str())),
+                ("treatMissingData", json!(m.treat_missing_data.as_str())),
+            ] {
+                out[key] = value;
+            }
+            if let Some(now) = record.band {
+                out["weirAnomalyBand"] = json!({"lower": now.lower, "upper": now.upper});
+            }
+        }
         AlarmKind::Composite(rule) => out["alarmRule"] = json!(rule),
     }
     out
@@ -340,9 +583,8 @@ mod tests {
         (status, serde_json::from_slice(&body).expect("JSON"))
     }
 
-    #[tokio::test]
-    async fn alarms_are_put_described_and_deleted() {
-        let dir = tempfile::tempdir().expect("a temp dir");
+    /// An API on a fresh SQLite store in `dir` and a manual clock.
+    async fn api_in(dir: &tempfile::TempDir) -> Api {
         let store = Arc::new(
             store_sqlite::SqliteStore::open(
                 &dir.path().join("weir.db"),
@@ -356,13 +598,147 @@ mod tests {
         let engine = Engine::start(store, clock, Arc::new(Handlers::new()), Options::default())
             .await
             .expect("the engine starts");
-        let api = Api {
+        Api {
             engine,
             functions: Arc::new(::functions::Registry::new()),
             region: "us-east-1".into(),
             account: "000000000000".into(),
             keys: None,
+        }
+    }
+
+    fn anomaly_input() -> Value {
+        json!({"alarmName": "traffic", "evaluationPeriods": 3, "datapointsToAlarm": 2,
+               "comparisonOperator": "LessThanLowerOrGreaterThanUpperThreshold",
+               "thresholdMetricId": "ad1",
+               "metrics": [
+                   {"id": "m1", "returnData": true,
+                    "metricStat": {"metric": {"metricName": "weir_queue_events_total",
+                                              "dimensions": [{"name": "event", "value": "sent"}]},
+                                   "period": 300, "stat": "Sum"}},
+                   {"id": "ad1", "expression": "ANOMALY_DETECTION_BAND(m1, 2)"}]})
+    }
+
+    #[tokio::test]
+    async fn anomaly_alarms_take_and_give_cloudwatchs_shape() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let api = api_in(&dir).await;
+        let (status, answer) = call(&api, "PutMetricAlarm", anomaly_input()).await;
+        assert_eq!(status, 200, "{answer}");
+        let (_, answer) = call(&api, "DescribeAlarms", json!({})).await;
+        let alarm = &answer["metricAlarms"][0];
+        assert_eq!(alarm["thresholdMetricId"], "ad1");
+        assert_eq!(
+            alarm["metrics"][0],
+            json!({"id": "m1", "returnData": true,
+                   "metricStat": {"metric": {"metricName": "weir_queue_events_total",
+                                             "dimensions": [{"name": "event", "value": "sent"}]},
+                                  "period": 300, "stat": "Sum"}})
+        );
+        assert_eq!(alarm["metrics"][1]["id"], "ad1");
+        assert_eq!(
+            alarm["metrics"][1]["expression"],
+            "ANOMALY_DETECTION_BAND(m1, 2)"
+        );
+        assert_eq!(
+            alarm["comparisonOperator"],
+            "LessThanLowerOrGreaterThanUpperThreshold"
+        );
+        assert_eq!(alarm["datapointsToAlarm"], 2);
+        assert_eq!(alarm["stateValue"], "INSUFFICIENT_DATA");
+        assert!(alarm.get("threshold").is_none() && alarm.get("metricName").is_none());
+        // No band before the model has learned a day of datapoints.
+        assert!(alarm.get("weirAnomalyBand").is_none(), "{alarm}");
+        // The width defaults to 2; the shape given back is the shape that was put.
+        let mut input = anomaly_input();
+        input["metrics"][1]["expression"] = json!("ANOMALY_DETECTION_BAND(m1)");
+        let (status, answer) = call(&api, "PutMetricAlarm", input).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            answer["metrics"][1]["expression"],
+            "ANOMALY_DETECTION_BAND(m1, 2)"
+        );
+
+        let refused = |change: fn(&mut Value)| {
+            let mut input = anomaly_input();
+            change(&mut input);
+            input
         };
+        let cases: [(Value, &str); 12] = [
+            (
+                refused(|i| i["metrics"][1]["expression"] = json!("ANOMALY_DETECTION_BAND(m2, 2)")),
+                "metrics[1].expression: ANOMALY_DETECTION_BAND of m2, which is not the id of the \
+                 metricStat (m1)",
+            ),
+            (
+                refused(|i| i["metrics"][1]["expression"] = json!("m1 * 2")),
+                "metrics[1].expression must be ANOMALY_DETECTION_BAND(m1, WIDTH), not m1 * 2",
+            ),
+            (
+                refused(|i| {
+                    i["metrics"][1]["expression"] = json!("ANOMALY_DETECTION_BAND(m1, -1)")
+                }),
+                "metrics[1].expression: the band's width must be a positive number",
+            ),
+            (
+                refused(|i| i["thresholdMetricId"] = json!("ad2")),
+                "thresholdMetricId ad2 is not the id of any of metrics",
+            ),
+            (
+                refused(|i| i["thresholdMetricId"] = json!("m1")),
+                "thresholdMetricId m1 names a metricStat; it must name an ANOMALY_DETECTION_BAND \
+                 expression",
+            ),
+            (
+                refused(|i| {
+                    i.as_object_mut().map(|o| o.remove("thresholdMetricId"));
+                }),
+                "thresholdMetricId is required with metrics",
+            ),
+            (
+                refused(|i| i["threshold"] = json!(5)),
+                "threshold must not be given with metrics",
+            ),
+            (
+                refused(|i| i["comparisonOperator"] = json!("GreaterThanThreshold")),
+                "comparisonOperator GreaterThanThreshold compares with threshold",
+            ),
+            (
+                refused(|i| i["metrics"][0]["id"] = json!("M1")),
+                "metrics[0].id M1 must start with a lowercase letter",
+            ),
+            (
+                refused(|i| i["metrics"][0]["metricStat"]["stat"] = json!("p99")),
+                "metrics[0].metricStat.stat must be one of",
+            ),
+            (
+                refused(|i| i["metricName"] = json!("weir_queue_messages")),
+                "metricName must not be given with metrics",
+            ),
+            (
+                json!({"alarmName": "t", "metricName": "weir_queue_messages",
+                       "statistic": "Sum", "period": 60, "evaluationPeriods": 1,
+                       "comparisonOperator": "GreaterThanUpperThreshold"}),
+                "comparisonOperator GreaterThanUpperThreshold compares with an anomaly detection \
+                 band: give metrics",
+            ),
+        ];
+        for (input, message) in cases {
+            let (status, answer) = call(&api, "PutMetricAlarm", input).await;
+            assert_eq!(
+                (status, &answer["__type"]),
+                (400, &json!("ValidationError")),
+                "{answer}"
+            );
+            let got = answer["message"].as_str().unwrap_or_default();
+            assert!(got.contains(message), "{got}");
+        }
+    }
+
+    #[tokio::test]
+    async fn alarms_are_put_described_and_deleted() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let api = api_in(&dir).await;
         let (status, answer) = call(
             &api,
             "PutMetricAlarm",

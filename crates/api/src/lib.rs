@@ -9,6 +9,7 @@
 
 mod activities;
 mod alarms;
+mod custom_metrics;
 mod error;
 mod functions;
 mod mappings;
@@ -188,6 +189,9 @@ async fn dispatch(
         Some(("AWSStepFunctions", operation)) => sfn::call(api, operation, &input).await,
         Some(("Weir", operation)) if operation.contains("EventSourceMapping") => {
             mappings::call(api, operation, &input).await
+        }
+        Some(("Weir", operation)) if custom_metrics::handles(operation) => {
+            custom_metrics::call(api, operation, &input).await
         }
         Some(("Weir", operation)) if alarms::handles(operation) => {
             alarms::call(api, operation, &input).await

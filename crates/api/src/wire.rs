@@ -111,6 +111,30 @@ pub fn wrong_type(member: &str, expected: &str, got: &Value) -> ApiError {
     )
 }
 
+/// CloudWatch's `dimensions` member of `input` (`[{"name", "value"}]`) as a map; empty when
+/// absent. `member` names it in errors (`metrics[0].metricStat.metric.dimensions`).
+pub fn dimensions(
+    input: &Value,
+    member: &str,
+) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+    let items = match input.get("dimensions") {
+        None | Some(Value::Null) => return Ok(std::collections::BTreeMap::new()),
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(wrong_type(member, "a list", other)),
+    };
+    items
+        .iter()
+        .map(|d| match (d["name"].as_str(), d["value"].as_str()) {
+            (Some(name), Some(value)) => Ok((name.to_string(), value.to_string())),
+            _ => Err(wrong_type(
+                member,
+                "a list of {\"name\", \"value\"} strings",
+                d,
+            )),
+        })
+        .collect()
+}
+
 /// `maxResults` (1 to 1000, 0 or absent meaning the default of 100).
 pub fn page_size(input: &Value) -> Result<usize, ApiError> {
     match optional_int(input, "maxResults")? {

@@ -6,6 +6,9 @@
 //!     --statistic Sum --period 60 --evaluation-periods 3 --datapoints-to-alarm 2 \
 //!     --threshold 1 --comparison GreaterThanOrEqualToThreshold [--missing notBreaching] \
 //!     [--alarm-action TOPIC_ARN] [--ok-action TOPIC_ARN]
+//! weir alarms put traffic --metric weir_queue_events_total --dimension event=sent \
+//!     --period 300 --evaluation-periods 3 --datapoints-to-alarm 2 --anomaly-band 2 \
+//!     [--comparison GreaterThanUpperThreshold]
 //! weir alarms put both --rule 'ALARM("failures") AND ALARM("backlog")'
 //! weir alarms list | history [NAME] | delete NAME...
 //! ```
@@ -64,10 +67,16 @@ pub enum AlarmCommand {
         /// The threshold.
         #[arg(long, default_value_t = 0.0)]
         threshold: f64,
+        /// Compare with an anomaly detection band this many standard deviations wide either side
+        /// of the value the metric's own history expects, instead of a threshold.
+        #[arg(long, value_name = "WIDTH", conflicts_with_all = ["rule", "threshold"])]
+        anomaly_band: Option<f64>,
         /// GreaterThanThreshold, GreaterThanOrEqualToThreshold, LessThanThreshold or
-        /// LessThanOrEqualToThreshold.
-        #[arg(long, default_value = "GreaterThanThreshold")]
-        comparison: String,
+        /// LessThanOrEqualToThreshold; with --anomaly-band LessThanLowerOrGreaterThanUpperThreshold,
+        /// GreaterThanUpperThreshold or LessThanLowerThreshold [default: GreaterThanThreshold, with
+        /// --anomaly-band LessThanLowerOrGreaterThanUpperThreshold].
+        #[arg(long)]
+        comparison: Option<String>,
         /// missing, notBreaching, breaching or ignore.
         #[arg(long, default_value = "missing")]
         missing: String,
@@ -122,6 +131,7 @@ fn run(session: &Session, command: AlarmCommand) -> Result<bool> {
             evaluation_periods,
             datapoints_to_alarm,
             threshold,
+            anomaly_band,
             comparison,
             missing,
             alarm_actions,
@@ -139,21 +149,47 @@ fn run(session: &Session, command: AlarmCommand) -> Result<bool> {
                     .iter()
                     .map(|(n, v)| json!({"name": n, "value": v}))
                     .collect();
+                let comparison = comparison.unwrap_or_else(|| {
+                    let default = match anomaly_band {
+                        Some(_) => "LessThanLowerOrGreaterThanUpperThreshold",
+                        None => "GreaterThanThreshold",
+                    };
+                    default.to_string()
+                });
                 for (member, value) in [
-                    ("metricName", json!(metric)),
-                    ("dimensions", json!(dimensions)),
-                    ("statistic", json!(statistic)),
-                    ("period", json!(period)),
                     ("evaluationPeriods", json!(evaluation_periods)),
                     (
                         "datapointsToAlarm",
                         json!(datapoints_to_alarm.unwrap_or(evaluation_periods)),
                     ),
-                    ("threshold", json!(threshold)),
                     ("comparisonOperator", json!(comparison)),
                     ("treatMissingData", json!(missing)),
                 ] {
                     request[member] = value;
+                }
+                match anomaly_band {
+                    // CloudWatch's shape: the metric as `m1`, its band as `ad1`.
+                    Some(width) => {
+                        request["metrics"] = json!([
+                            {"id": "m1", "returnData": true,
+                             "metricStat": {"metric": {"metricName": metric,
+                                                       "dimensions": dimensions},
+                                            "period": period, "stat": statistic}},
+                            {"id": "ad1", "expression": format!("ANOMALY_DETECTION_BAND(m1, {width})")},
+                        ]);
+                        request["thresholdMetricId"] = json!("ad1");
+                    }
+                    None => {
+                        for (member, value) in [
+                            ("metricName", json!(metric)),
+                            ("dimensions", json!(dimensions)),
+                            ("statistic", json!(statistic)),
+                            ("period", json!(period)),
+                            ("threshold", json!(threshold)),
+                        ] {
+                            request[member] = value;
+                        }
+                    }
                 }
                 "PutMetricAlarm"
             };

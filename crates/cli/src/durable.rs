@@ -47,14 +47,16 @@ pub async fn start_engine(
     clock: Arc<dyn Clock>,
     options: Options,
 ) -> Result<Engine> {
-    Engine::start(
+    let engine = Engine::start(
         store,
         clock,
-        Arc::new(FunctionHandler::new(registry)),
+        Arc::new(FunctionHandler::new(registry.clone())),
         options,
     )
     .await
-    .context("cannot start the engine")
+    .context("cannot start the engine")?;
+    registry.report_to(engine.reporter());
+    Ok(engine)
 }
 
 /// Opens the SQLite store in the data directory `data` and starts the engine on it with the

@@ -178,7 +178,8 @@ impl Engine {
         options: Options,
     ) -> Result<Engine, Error> {
         let (timers, timer_rx) = mpsc::unbounded_channel();
-        let metrics = options.metrics;
+        let metrics = crate::metrics::Metrics::new(options.metrics);
+        metrics.observe(store.as_ref());
         let inner = Arc::new(Inner {
             store,
             clock,
@@ -191,7 +192,7 @@ impl Engine {
             timers,
             activities: crate::activities::Dispatcher::default(),
             queues: crate::queues::Queues::default(),
-            metrics: crate::metrics::Metrics::new(metrics),
+            metrics,
             mappings: crate::mappings::Mappings::default(),
             topics: crate::topics::Topics::default(),
             alarms: crate::alarms::Alarms::default(),
@@ -432,6 +433,12 @@ impl Engine {
     /// The store the engine runs on.
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The handle through which function runners and the API report metrics (function
+    /// attempts, custom metrics).
+    pub fn reporter(&self) -> Arc<crate::metrics::Reporter> {
+        Arc::clone(self.inner.metrics.reporter())
     }
 
     /// The machine revision and definition an execution started on `arn` runs: the latest

@@ -13,9 +13,19 @@
 //! | `weir_queue_messages` | gauge | `queue`, `state` | messages by state: `visible`, `in_flight`, `delayed` |
 //! | `weir_queue_oldest_message_age_seconds` | gauge | `queue` | age of the oldest message |
 //! | `weir_queue_events_total` | counter | `queue`, `event` | messages `sent`, `received`, `deleted`, `moved_to_dlq`, `redriven` |
+//! | `weir_mapping_records_total` | counter | `mapping`, `queue`, `outcome` | records an event-source mapping handed over: `succeeded`, `failed` (they come back), `given_up` |
+//! | `weir_mapping_lag_seconds` | gauge | `mapping`, `queue` | age of the oldest record the mapping has not yet handled (its queue's oldest message) |
+//! | `weir_function_invocations_total` | counter | `function`, `outcome` | function attempts: `succeeded`, `failed`, `timed_out` |
+//! | `weir_function_duration_seconds` | histogram | `function` | one function attempt, from its start (after any wait for a concurrency slot) to its end |
+//! | `weir_function_throttles_total` | counter | `function` | attempts that had to wait for a slot under the function's `concurrency` |
+//! | `weir_store_commit_seconds` | histogram | | one write transaction of the store (a group of requests), `BEGIN` to durable `COMMIT` |
+//! | `weir_store_commit_batch_size` | histogram | | requests per write transaction (group commit) |
+//! | `weir_custom_NAME[_total]` | counter or gauge | `namespace`, dimensions, `function` | custom metrics functions and jobs report (see [`custom`]) |
 //!
-//! Counters start at zero when the process starts, as Prometheus expects of counters; queue
-//! gauges are read from the store when the metrics are scraped.
+//! Counters start at zero when the process starts, as Prometheus expects of counters; queue and
+//! mapping gauges are read from the store when the metrics are scraped.
+
+pub mod custom;
 
 use crate::engine::Engine;
 use asl::execution::{ErrorHandled, ErrorOutcome};
@@ -91,6 +101,42 @@ pub struct QueueName {
     pub queue: String,
 }
 
+/// `mapping`, `queue`, `outcome`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MappingOutcomeLabels {
+    /// The mapping's UUID.
+    pub mapping: String,
+    /// The queue it reads.
+    pub queue: String,
+    /// `succeeded`, `failed` or `given_up`.
+    pub outcome: String,
+}
+
+/// `mapping`, `queue`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MappingLabels {
+    /// The mapping's UUID.
+    pub mapping: String,
+    /// The queue it reads.
+    pub queue: String,
+}
+
+/// `function`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FunctionLabels {
+    /// The function's name.
+    pub function: String,
+}
+
+/// `function`, `outcome`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FunctionOutcomeLabels {
+    /// The function's name.
+    pub function: String,
+    /// `succeeded`, `failed` or `timed_out`.
+    pub outcome: String,
+}
+
 /// Makes duration histograms: 1 ms to about 9 hours, doubling.
 #[derive(Clone)]
 pub struct Durations;
@@ -98,6 +144,87 @@ pub struct Durations;
 impl MetricConstructor<Histogram> for Durations {
     fn new_metric(&self) -> Histogram {
         Histogram::new(exponential_buckets(0.001, 2.0, 25))
+    }
+}
+
+/// How a function attempt ended, for `weir_function_invocations_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionOutcome {
+    /// It succeeded.
+    Succeeded,
+    /// It failed (any error but a timeout).
+    Failed,
+    /// It ran out of time (`Sandbox.Timedout`, `States.Timeout`).
+    TimedOut,
+}
+
+/// The metrics parts outside the engine report: function runners (invocations and their custom
+/// metrics on stderr) and the API (`Weir.PutMetricData`). Shared through [`Engine::reporter`].
+pub struct Reporter {
+    enabled: bool,
+    /// Custom metrics.
+    pub custom: std::sync::Arc<custom::CustomMetrics>,
+    function_invocations: Family<FunctionOutcomeLabels, Counter>,
+    function_duration: Family<FunctionLabels, Histogram, Durations>,
+    function_throttles: Family<FunctionLabels, Counter>,
+}
+
+impl std::fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reporter")
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reporter {
+    /// Records one function attempt: how it ended and how long it ran.
+    pub fn function_attempt(&self, function: &str, outcome: FunctionOutcome, seconds: f64) {
+        if !self.enabled {
+            return;
+        }
+        let outcome = match outcome {
+            FunctionOutcome::Succeeded => "succeeded",
+            FunctionOutcome::Failed => "failed",
+            FunctionOutcome::TimedOut => "timed_out",
+        };
+        self.function_invocations
+            .get_or_create(&FunctionOutcomeLabels {
+                function: function.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+        self.function_duration
+            .get_or_create(&FunctionLabels {
+                function: function.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// Records an attempt that had to wait for a concurrency slot.
+    pub fn function_throttled(&self, function: &str) {
+        if self.enabled {
+            self.function_throttles
+                .get_or_create(&FunctionLabels {
+                    function: function.to_string(),
+                })
+                .inc();
+        }
+    }
+}
+
+/// Makes commit-time histograms: 100 µs to about 52 s, doubling.
+/// The store's write transactions, as `weir_store_commit_seconds` and
+/// `weir_store_commit_batch_size`.
+struct StoreWrites {
+    seconds: Histogram,
+    batch_size: Histogram,
+}
+
+impl store::WriteObserver for StoreWrites {
+    fn transaction(&self, requests: usize, seconds: f64) {
+        self.seconds.observe(seconds);
+        self.batch_size.observe(requests as f64);
     }
 }
 
@@ -115,6 +242,10 @@ pub struct Metrics {
     queue_messages: Family<QueueStateLabels, Gauge<f64, AtomicU64>>,
     queue_oldest: Family<QueueName, Gauge<f64, AtomicU64>>,
     queue_events: Family<QueueEventLabels, Counter>,
+    mapping_records: Family<MappingOutcomeLabels, Counter>,
+    mapping_lag: Family<MappingLabels, Gauge<f64, AtomicU64>>,
+    reporter: std::sync::Arc<Reporter>,
+    store_writes: std::sync::Arc<StoreWrites>,
 }
 
 impl Metrics {
@@ -181,8 +312,61 @@ impl Metrics {
             "Messages sent, received, deleted, moved to the DLQ and redriven",
             queue_events.clone(),
         );
+        let mapping_records = Family::default();
+        registry.register(
+            "mapping_records",
+            "Records event-source mappings handed over, by outcome",
+            mapping_records.clone(),
+        );
+        let mapping_lag = Family::default();
+        registry.register(
+            "mapping_lag_seconds",
+            "Age of the oldest record a mapping has not yet handled",
+            mapping_lag.clone(),
+        );
+        let reporter = std::sync::Arc::new(Reporter {
+            enabled,
+            custom: std::sync::Arc::default(),
+            function_invocations: Family::default(),
+            function_duration: Family::new_with_constructor(Durations),
+            function_throttles: Family::default(),
+        });
+        registry.register(
+            "function_invocations",
+            "Function attempts, by outcome",
+            reporter.function_invocations.clone(),
+        );
+        registry.register(
+            "function_duration_seconds",
+            "One function attempt, after any wait for a concurrency slot",
+            reporter.function_duration.clone(),
+        );
+        registry.register(
+            "function_throttles",
+            "Function attempts that waited for a concurrency slot",
+            reporter.function_throttles.clone(),
+        );
+        registry.register_collector(Box::new(std::sync::Arc::clone(&reporter.custom)));
+        let store_writes = std::sync::Arc::new(StoreWrites {
+            seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 20)),
+            batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
+        });
+        registry.register(
+            "store_commit_seconds",
+            "One write transaction of the store, BEGIN to durable COMMIT",
+            store_writes.seconds.clone(),
+        );
+        registry.register(
+            "store_commit_batch_size",
+            "Requests per write transaction (group commit)",
+            store_writes.batch_size.clone(),
+        );
         Metrics {
             enabled,
+            mapping_records,
+            mapping_lag,
+            reporter,
+            store_writes,
             registry,
             executions_started,
             executions_ended,
@@ -209,6 +393,33 @@ pub fn machine_of(execution_arn: &str) -> String {
 }
 
 impl Metrics {
+    /// The handle other parts report through.
+    pub(crate) fn reporter(&self) -> &std::sync::Arc<Reporter> {
+        &self.reporter
+    }
+
+    /// Starts observing `store`'s write transactions (when metrics are kept).
+    pub(crate) fn observe(&self, store: &dyn store::Store) {
+        if self.enabled {
+            store.observe_writes(self.store_writes.clone());
+        }
+    }
+
+    /// Counts `count` records of a mapping that ended with `outcome` (`succeeded`, `failed`,
+    /// `given_up`).
+    pub(crate) fn record_mapping(&self, mapping: &str, queue: &str, outcome: &str, count: usize) {
+        if !self.enabled || count == 0 {
+            return;
+        }
+        self.mapping_records
+            .get_or_create(&MappingOutcomeLabels {
+                mapping: mapping.to_string(),
+                queue: queue.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc_by(count as u64);
+    }
+
     /// Counts an Express execution that ended (Express runs keep no history to count from).
     pub(crate) fn record_express(&self, execution_arn: &str, status: &str, seconds: f64) {
         if !self.enabled {
@@ -326,7 +537,21 @@ impl Engine {
     /// Every metric in the OpenMetrics text format, queue gauges read from the store now.
     pub async fn render_metrics(&self) -> Result<String, crate::Error> {
         let metrics = &self.inner().metrics;
-        for queue in self.queue_metrics().await? {
+        let queues = self.queue_metrics().await?;
+        // A mapping's lag is its queue's oldest message: the oldest record it has not handled.
+        metrics.mapping_lag.clear();
+        for mapping in self.list_event_source_mappings(None, None).await? {
+            if let Some(queue) = queues.iter().find(|q| q.queue == mapping.queue) {
+                metrics
+                    .mapping_lag
+                    .get_or_create(&MappingLabels {
+                        mapping: mapping.uuid.clone(),
+                        queue: mapping.queue.clone(),
+                    })
+                    .set(queue.oldest_age_seconds);
+            }
+        }
+        for queue in queues {
             for (kind, value) in [
                 ("visible", queue.visible),
                 ("in_flight", queue.in_flight),

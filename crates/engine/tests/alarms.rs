@@ -14,7 +14,7 @@ use jiff::SignedDuration;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use support::{attrs, setup};
+use support::setup;
 
 fn sent_alarm(name: &str, queue: &str, topic: &str) -> NewAlarm {
     NewAlarm {
@@ -78,28 +78,15 @@ async fn state(engine: &Engine, name: &str) -> AlarmState {
 async fn m_of_n_alarm_notifies_its_topic_and_a_composite_follows() {
     let (_dir, engine, clock) = setup(Handlers::new()).await;
     let none = BTreeMap::new();
-    for queue in ["work", "other", "inbox"] {
+    for queue in ["work", "other"] {
         engine
             .create_queue(queue, &none, &none)
             .await
             .expect("queue");
     }
-    let topic = engine
-        .create_topic("alerts", &none, &none)
-        .await
-        .expect("topic");
-    let inbox = engine.queue_arn("inbox");
-    engine
-        .subscribe(
-            &topic.arn,
-            "sqs",
-            &inbox,
-            &attrs(&[("RawMessageDelivery", "true")]),
-        )
-        .await
-        .expect("subscribes");
+    let topic = support::topic_into_queue(&engine, "alerts", "inbox").await;
     let a = engine
-        .put_alarm(sent_alarm("a", "work", &topic.arn))
+        .put_alarm(sent_alarm("a", "work", &topic))
         .await
         .expect("puts a");
     assert_eq!(a.state, AlarmState::InsufficientData);
@@ -108,7 +95,7 @@ async fn m_of_n_alarm_notifies_its_topic_and_a_composite_follows() {
         .put_alarm(sent_alarm("b", "other", ""))
         .await
         .expect_err("no such topic");
-    let mut b = sent_alarm("b", "other", &topic.arn);
+    let mut b = sent_alarm("b", "other", &topic);
     b.actions = Actions::default();
     engine.put_alarm(b).await.expect("puts b");
     let composite = NewAlarm {
@@ -120,10 +107,11 @@ async fn m_of_n_alarm_notifies_its_topic_and_a_composite_follows() {
     engine.put_alarm(composite).await.expect("puts c");
     let all = ["a", "b", "c"];
 
-    // [3]: one breaching datapoint of the two needed; the others are missing.
+    // [3]: one breaching datapoint of the two needed and nothing within the threshold: with
+    // `missing`, CloudWatch has nothing to conclude (INSUFFICIENT_DATA).
     send(&engine, "work", 3).await;
     period(&engine, &clock, &all).await;
-    assert_eq!(state(&engine, "a").await, AlarmState::Ok);
+    assert_eq!(state(&engine, "a").await, AlarmState::InsufficientData);
     assert_eq!(state(&engine, "b").await, AlarmState::Ok);
     assert_eq!(state(&engine, "c").await, AlarmState::Ok);
     // [3, 2]: two of three.
@@ -149,8 +137,7 @@ async fn m_of_n_alarm_notifies_its_topic_and_a_composite_follows() {
         summaries,
         [
             "Alarm \"a\" created",
-            "Alarm updated from INSUFFICIENT_DATA to OK",
-            "Alarm updated from OK to ALARM",
+            "Alarm updated from INSUFFICIENT_DATA to ALARM",
             "Alarm updated from ALARM to OK",
         ]
     );
@@ -180,18 +167,11 @@ async fn m_of_n_alarm_notifies_its_topic_and_a_composite_follows() {
             )
         })
         .collect();
-    assert_eq!(
-        changes,
-        [
-            ("INSUFFICIENT_DATA", "OK"),
-            ("OK", "ALARM"),
-            ("ALARM", "OK")
-        ]
-    );
-    assert_eq!(notes[1]["AlarmName"], "a");
-    assert_eq!(notes[1]["StateChangeTime"], "2026-01-01T00:02:00Z");
+    assert_eq!(changes, [("INSUFFICIENT_DATA", "ALARM"), ("ALARM", "OK")]);
+    assert_eq!(notes[0]["AlarmName"], "a");
+    assert_eq!(notes[0]["StateChangeTime"], "2026-01-01T00:02:00Z");
     assert!(
-        notes[1]["NewStateReason"]
+        notes[0]["NewStateReason"]
             .as_str()
             .is_some_and(|r| r.starts_with("Threshold Crossed: 2 out of the last 3 datapoints"))
     );
@@ -255,24 +235,7 @@ async fn missing_data_goes_to_insufficient_data_and_histograms_are_refused() {
 #[tokio::test]
 async fn a_deadline_alert_fires_while_the_execution_still_runs_and_only_once() {
     let (_dir, engine, clock) = setup(Handlers::new()).await;
-    let none = BTreeMap::new();
-    engine
-        .create_queue("pager", &none, &none)
-        .await
-        .expect("queue");
-    let topic = engine
-        .create_topic("late", &none, &none)
-        .await
-        .expect("topic");
-    engine
-        .subscribe(
-            &topic.arn,
-            "sqs",
-            &engine.queue_arn("pager"),
-            &attrs(&[("RawMessageDelivery", "true")]),
-        )
-        .await
-        .expect("subscribes");
+    let topic = support::topic_into_queue(&engine, "late", "pager").await;
     let machine = support::create(
         &engine,
         "nightly",
@@ -284,7 +247,7 @@ async fn a_deadline_alert_fires_while_the_execution_still_runs_and_only_once() {
             name: "nightly-late".to_string(),
             state_machine_arn: machine.clone(),
             after_seconds: 600,
-            actions: vec![topic.arn.clone()],
+            actions: vec![topic.clone()],
         })
         .await
         .expect("puts the alert");
@@ -353,5 +316,77 @@ async fn a_deadline_alert_fires_while_the_execution_still_runs_and_only_once() {
             .delete_deadline_alert("nightly-late")
             .await
             .expect("deletes")
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_watches_a_custom_metric_put_before_it_is_first_reported() {
+    let (_dir, engine, clock) = setup(Handlers::new()).await;
+    let alarm = NewAlarm {
+        name: "rejects".to_string(),
+        description: String::new(),
+        kind: AlarmKind::Metric(MetricAlarm {
+            metric_name: "weir_custom_RecordsRejected_total".to_string(),
+            dimensions: [("namespace", "orders")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            statistic: Statistic::Sum,
+            period: 60,
+            evaluation_periods: 1,
+            datapoints_to_alarm: 1,
+            threshold: 5.0,
+            comparison: Comparison::GreaterThanOrEqualToThreshold,
+            treat_missing_data: MissingData::NotBreaching,
+        }),
+        actions: Actions::default(),
+    };
+    // Nothing reported yet: the alarm may still be put (as CloudWatch allows).
+    engine.put_alarm(alarm.clone()).await.expect("puts");
+    let report = |values: &[f64]| {
+        engine
+            .reporter()
+            .custom
+            .record(
+                "orders",
+                "data",
+                &[engine::metrics::custom::Datum {
+                    name: "RecordsRejected".to_string(),
+                    dimensions: BTreeMap::new(),
+                    values: values.to_vec(),
+                    unit: Some("Count".to_string()),
+                }],
+                &[],
+            )
+            .expect("records")
+    };
+    report(&[1.0, 2.0]);
+    period(&engine, &clock, &["rejects"]).await;
+    assert_eq!(state(&engine, "rejects").await, AlarmState::Ok);
+    // The datapoint is the period's sum of what was reported: 2 + 4 = 6 >= 5.
+    report(&[2.0, 4.0]);
+    period(&engine, &clock, &["rejects"]).await;
+    let record = engine.get_alarm("rejects").await.expect("the alarm");
+    assert_eq!(record.state, AlarmState::Alarm);
+    assert!(
+        record.reason.contains("[6.0 (01/01/26 00:01:00)]"),
+        "{}",
+        record.reason
+    );
+    period(&engine, &clock, &["rejects"]).await;
+    assert_eq!(state(&engine, "rejects").await, AlarmState::Ok);
+
+    // The custom prefix alone names no metric.
+    let mut gauge = alarm.clone();
+    if let AlarmKind::Metric(m) = &mut gauge.kind {
+        m.metric_name = "weir_custom_".to_string();
+    }
+    let refused = engine
+        .put_alarm(gauge)
+        .await
+        .expect_err("no name after the prefix");
+    assert!(
+        refused.to_string().contains("not a weir metric"),
+        "{refused}"
     );
 }

@@ -259,7 +259,7 @@ async fn an_express_machine_gets_batches_filled_up_to_the_batching_window() {
 
 #[tokio::test]
 async fn reported_batch_item_failures_leave_only_those_records_in_the_queue() {
-    let (_dir, engine, _clock) = setup(Handlers::new()).await;
+    let (_dir, engine, clock) = setup(Handlers::new()).await;
     queue(&engine, "jobs", &[]).await;
     let machine = machine(
         &engine,
@@ -278,7 +278,7 @@ async fn reported_batch_item_failures_leave_only_those_records_in_the_queue() {
         report_batch_item_failures: true,
         ..MappingConfig::default()
     };
-    engine
+    let mapping = engine
         .create_event_source_mapping("jobs", &machine, config, true)
         .await
         .expect("the mapping is created");
@@ -286,6 +286,26 @@ async fn reported_batch_item_failures_leave_only_those_records_in_the_queue() {
         counts(&engine, "jobs").await == (0, 1)
     })
     .await;
+    // The metrics count the records by outcome; the lag is the age of the one not yet handled.
+    clock.advance(SignedDuration::from_secs(20));
+    let families =
+        engine::alarms::parse_exposition(&engine.render_metrics().await.expect("metrics render"));
+    let series = |family: &str, outcome: Option<&str>| -> Vec<f64> {
+        families[family]
+            .series
+            .iter()
+            .filter(|s| {
+                s.labels.get("mapping") == Some(&mapping.uuid)
+                    && s.labels.get("queue").map(String::as_str) == Some("jobs")
+                    && outcome
+                        .is_none_or(|o| s.labels.get("outcome").map(String::as_str) == Some(o))
+            })
+            .map(|s| s.value)
+            .collect()
+    };
+    assert_eq!(series("weir_mapping_records", Some("succeeded")), [2.0]);
+    assert_eq!(series("weir_mapping_records", Some("failed")), [1.0]);
+    assert_eq!(series("weir_mapping_lag_seconds", None), [20.0]);
     let runs = executions(&engine, &machine).await;
     assert_eq!(runs.len(), 1);
     let output: Value =

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -208,6 +208,8 @@ pub(crate) struct Attempt {
     pub started: Instant,
     /// Where stderr lines go.
     pub echo: Echo,
+    /// Where custom metrics printed on stderr (EMF lines) go, under the engine.
+    pub reporter: Option<Arc<engine::metrics::Reporter>>,
 }
 
 impl Attempt {
@@ -451,8 +453,9 @@ fn run_command(
     if let Some(stderr) = child.stderr.take() {
         let name = spawn.name.to_string();
         let echo = attempt.echo;
+        let reporter = attempt.reporter.clone();
         thread::spawn(move || {
-            let _ = err_tx.send(read_stderr(stderr, &name, echo));
+            let _ = err_tx.send(read_stderr(stderr, &name, echo, reporter.as_deref()));
         });
     }
 
@@ -552,8 +555,14 @@ fn wait(child: &mut Child, limit: Duration) -> std::io::Result<Option<ExitStatus
     }
 }
 
-/// Reads the function's stderr to its end, copying each line to `echo` and keeping the tail.
-fn read_stderr(stderr: ChildStderr, name: &str, echo: Echo) -> Tail {
+/// Reads the function's stderr to its end, copying each line to `echo`, keeping the tail and
+/// recording the custom metrics of EMF lines with `reporter`.
+fn read_stderr(
+    stderr: ChildStderr,
+    name: &str,
+    echo: Echo,
+    reporter: Option<&engine::metrics::Reporter>,
+) -> Tail {
     let mut reader = BufReader::new(stderr);
     let mut tail = Tail::default();
     let mut line = Vec::new();
@@ -565,6 +574,9 @@ fn read_stderr(stderr: ChildStderr, name: &str, echo: Echo) -> Tail {
                 tail.push(&line);
                 let text = String::from_utf8_lossy(&line);
                 let text = text.trim_end_matches(['\n', '\r']);
+                if let Some(reporter) = reporter {
+                    record_emf(reporter, name, text);
+                }
                 match echo {
                     Echo::Stderr => {
                         let mut err = std::io::stderr().lock();
@@ -575,6 +587,24 @@ fn read_stderr(stderr: ChildStderr, name: &str, echo: Echo) -> Tail {
                 }
             }
         }
+    }
+}
+
+/// Records the custom metrics of `line` when it is in the Embedded Metric Format, labelled with
+/// the function's name; a wrong EMF line is a warning and records nothing.
+fn record_emf(reporter: &engine::metrics::Reporter, function: &str, line: &str) {
+    let Some(parsed) = engine::metrics::custom::parse_emf(line) else {
+        return;
+    };
+    let recorded = parsed.and_then(|directives| {
+        directives.iter().try_for_each(|d| {
+            reporter
+                .custom
+                .record(&d.namespace, "Metrics", &d.data, &[("function", function)])
+        })
+    });
+    if let Err(problem) = recorded {
+        tracing::warn!(%function, %problem, "A custom metric line (EMF) on stderr was not recorded.");
     }
 }
 

@@ -24,6 +24,7 @@ use asl::Failure;
 use asl::driver::TaskAnswer;
 use asl::error::names;
 use asl::execution::TaskCommand;
+use engine::metrics::FunctionOutcome;
 use engine::{BoxFuture, Handler, TaskFailure, TaskRequest};
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
@@ -66,6 +67,8 @@ pub struct Registry {
     functions: RwLock<BTreeMap<String, Arc<Entry>>>,
     writes: tokio::sync::Mutex<()>,
     echo: Echo,
+    /// Where attempts and custom metrics are reported, once the engine exists.
+    reporter: std::sync::OnceLock<Arc<engine::metrics::Reporter>>,
 }
 
 /// The registry file as written.
@@ -250,6 +253,13 @@ impl Registry {
     pub fn with_echo(mut self, echo: Echo) -> Registry {
         self.echo = echo;
         self
+    }
+
+    /// Reports every attempt under the engine (`weir_function_*`) and the custom metrics
+    /// command functions print on stderr to `reporter` from now on. The first reporter set
+    /// stays.
+    pub fn report_to(&self, reporter: Arc<engine::metrics::Reporter>) {
+        let _ = self.reporter.set(reporter);
     }
 
     /// The store, when the registry has one.
@@ -448,6 +458,7 @@ impl Registry {
             timeout_seconds: task.timeout_seconds,
             started: Instant::now(),
             echo: self.echo,
+            reporter: None,
         };
         let prepared = self.prepare(&task.resource, &task.input, false, &attempt)?;
         execute(&prepared, &attempt).0
@@ -565,6 +576,7 @@ impl Registry {
             timeout_seconds: request.timeout_seconds,
             started: Instant::now(),
             echo: self.echo,
+            reporter: self.reporter.get().cloned(),
         };
         let prepared = self.prepare(&request.resource, &request.input, true, &attempt);
         let function = match &prepared {
@@ -580,16 +592,37 @@ impl Registry {
                 };
                 // The semaphore is never closed, so acquiring only waits.
                 let permit = match permits {
-                    Some(permits) => permits.acquire_owned().await.ok(),
+                    Some(permits) => match permits.clone().try_acquire_owned() {
+                        Ok(permit) => Some(permit),
+                        Err(_) => {
+                            if let (Some(reporter), Some(name)) = (&attempt.reporter, &function) {
+                                reporter.function_throttled(name);
+                            }
+                            permits.acquire_owned().await.ok()
+                        }
+                    },
                     None => None,
                 };
                 let blocking_attempt = attempt.clone();
                 let ran = tokio::task::spawn_blocking(move || {
                     // The slot is held until the process has really ended.
                     let _permit = permit;
-                    execute(&prepared, &blocking_attempt)
+                    let started = Instant::now();
+                    let ran = execute(&prepared, &blocking_attempt);
+                    (ran, started.elapsed().as_secs_f64())
                 })
                 .await;
+                let ran = ran.map(|(ran, seconds)| {
+                    if let (Some(reporter), Some(name)) = (&attempt.reporter, &function) {
+                        let outcome = match &ran.0 {
+                            Ok(_) => FunctionOutcome::Succeeded,
+                            Err(f) if is_timeout(&f.error) => FunctionOutcome::TimedOut,
+                            Err(_) => FunctionOutcome::Failed,
+                        };
+                        reporter.function_attempt(name, outcome, seconds);
+                    }
+                    ran
+                });
                 ran.unwrap_or_else(|join| {
                     let cause = format!("the function runner stopped: {join}");
                     (
@@ -627,6 +660,12 @@ impl Registry {
         }
         result.map_err(|f| TaskFailure::new(f.error, f.cause))
     }
+}
+
+/// Whether an attempt's error is a timeout: the function's own (`Sandbox.Timedout`) or the
+/// Task's (`States.Timeout`).
+fn is_timeout(error: &str) -> bool {
+    error == names::TIMEOUT || error == "Sandbox.Timedout"
 }
 
 /// Runs a prepared task (blocking).

@@ -279,6 +279,15 @@ fn saturating(value: u64) -> i64 {
 }
 
 impl Store for SqliteStore {
+    /// A later observer replaces an earlier one.
+    fn observe_writes(&self, observer: Arc<dyn store::WriteObserver>) {
+        *self
+            .counters
+            .observer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(observer);
+    }
+
     fn create_state_machine(&self, machine: StateMachineRecord) -> BoxFuture<'_, Result<()>> {
         Box::pin(self.write_done(Op::CreateMachine(machine)))
     }

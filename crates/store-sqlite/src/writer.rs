@@ -157,12 +157,35 @@ pub(crate) struct Request {
 }
 
 /// Counters the writer keeps; read through [`crate::SqliteStore::stats`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) requests: AtomicU64,
     pub(crate) commits: AtomicU64,
     pub(crate) batches: AtomicU64,
     pub(crate) largest_batch: AtomicU64,
+    /// Told about every batch, once set (see [`store::Store::observe_writes`]).
+    pub(crate) observer: std::sync::RwLock<Option<Arc<dyn store::WriteObserver>>>,
+}
+
+impl std::fmt::Debug for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Counters")
+            .field("requests", &self.requests)
+            .field("commits", &self.commits)
+            .field("batches", &self.batches)
+            .field("largest_batch", &self.largest_batch)
+            .field("observed", &observer(self).is_some())
+            .finish()
+    }
+}
+
+/// The observer set last, if any.
+pub(crate) fn observer(counters: &Counters) -> Option<Arc<dyn store::WriteObserver>> {
+    counters
+        .observer
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// Starts the writer thread on `connection`.
@@ -199,7 +222,11 @@ fn run(
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let results = run_batch(connection, batch.iter().map(|request| &request.op));
+        if let Some(observer) = observer(counters) {
+            observer.transaction(batch.len(), started.elapsed().as_secs_f64());
+        }
         let size = batch.len() as u64;
         counters.requests.fetch_add(size, Ordering::Relaxed);
         counters.batches.fetch_add(1, Ordering::Relaxed);

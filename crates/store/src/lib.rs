@@ -406,4 +406,19 @@ pub trait Store: Send + Sync {
         queue: &str,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<queue::Message>>>;
+
+    /// Tells `observer` about every write transaction from now on (for metrics). A backend
+    /// that does not group its writes may ignore it; setting a second observer replaces the
+    /// first or is ignored, as the backend documents.
+    fn observe_writes(&self, observer: std::sync::Arc<dyn WriteObserver>) {
+        let _ = observer;
+    }
+}
+
+/// Hears about the store's write transactions: how many requests each carried and how long it
+/// took from its start to its durable commit. Called on the writer's path, so it must be quick
+/// (an atomic add, not I/O).
+pub trait WriteObserver: Send + Sync {
+    /// One write transaction of `requests` requests committed (or failed) in `seconds`.
+    fn transaction(&self, requests: usize, seconds: f64);
 }

@@ -78,6 +78,12 @@ impl Server {
         self.call(&format!("AWSStepFunctions.{operation}"), input)
     }
 
+    /// One of weir's own operations (`Weir.PutMetricAlarm`, `Weir.CreateTopic`, ...), which must
+    /// succeed; its answer.
+    pub fn weir_call(&self, operation: &str, input: &serde_json::Value) -> serde_json::Value {
+        self.call(&format!("Weir.{operation}"), input)
+    }
+
     /// One JSON 1.0 call by its full target, which must succeed; its answer.
     fn call(&self, target: &str, input: &serde_json::Value) -> serde_json::Value {
         let operation = target;

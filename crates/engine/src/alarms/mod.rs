@@ -12,7 +12,14 @@
 //!   (`SampleCount` is how many series matched). No matching series is a missing datapoint.
 //!   Histograms are refused. Datapoints live in memory: after a restart an alarm's window
 //!   starts again empty. Composite alarms are evaluated after the metric alarms, every tick.
+//! - **Anomaly detection.** An anomaly alarm (`AlarmKind::Anomaly`) is a metric alarm compared
+//!   with a band (`anomaly`) learned from its own datapoints: each datapoint carries the band as
+//!   it stood before the datapoint was learned, so `evaluate` judges it like any other. The
+//!   model is a document of kind `alarm-model` keyed by the alarm's name, written after each
+//!   datapoint learned (once per period at most), read when the alarm's window starts (a put, a
+//!   restart), dropped when the alarm is deleted or watches another metric, statistic or period.
 
+pub mod anomaly;
 pub mod deadlines;
 pub mod evaluate;
 pub mod rule;
@@ -28,11 +35,14 @@ use std::sync::{Mutex, Weak};
 /// The document kind of alarms.
 const ALARM: &str = "alarm";
 
+/// The document kind of anomaly alarms' models, keyed by the alarm's name.
+const ALARM_MODEL: &str = "alarm-model";
+
 /// How many history items an alarm keeps.
 pub const MAX_HISTORY: usize = 100;
 
 /// The metric families weir exports (see `metrics`), with their types.
-const FAMILIES: [(&str, &str); 10] = [
+const FAMILIES: [(&str, &str); 17] = [
     ("weir_executions_started", "counter"),
     ("weir_executions_ended", "counter"),
     ("weir_execution_duration_seconds", "histogram"),
@@ -43,7 +53,23 @@ const FAMILIES: [(&str, &str); 10] = [
     ("weir_queue_messages", "gauge"),
     ("weir_queue_oldest_message_age_seconds", "gauge"),
     ("weir_queue_events", "counter"),
+    ("weir_mapping_records", "counter"),
+    ("weir_mapping_lag_seconds", "gauge"),
+    ("weir_function_invocations", "counter"),
+    ("weir_function_duration_seconds", "histogram"),
+    ("weir_function_throttles", "counter"),
+    ("weir_store_commit_seconds", "histogram"),
+    ("weir_store_commit_batch_size", "histogram"),
 ];
+
+/// The prefix of custom metrics' families (see `metrics::custom`): an alarm may watch one
+/// before it is first reported.
+const CUSTOM: &str = "weir_custom_";
+
+/// How many periods beyond N an alarm's evaluation range holds: with missing data, CloudWatch
+/// evaluates the N most recent real datapoints of a range longer than N (its documentation's
+/// examples use five for three); weir keeps N + 2.
+const EXTRA_RANGE: usize = 2;
 
 /// How often the evaluator looks for alarms due.
 const TICK: SignedDuration = SignedDuration::from_secs(1);
@@ -144,16 +170,35 @@ pub enum Comparison {
     LessThanThreshold,
     /// `<=`.
     LessThanOrEqualToThreshold,
+    /// Below the anomaly band or above it.
+    LessThanLowerOrGreaterThanUpperThreshold,
+    /// Above the anomaly band.
+    GreaterThanUpperThreshold,
+    /// Below the anomaly band.
+    LessThanLowerThreshold,
 }
 
 impl Comparison {
     /// CloudWatch's names, in order.
-    pub const NAMES: [&str; 4] = [
+    pub const NAMES: [&str; 7] = [
         "GreaterThanThreshold",
         "GreaterThanOrEqualToThreshold",
         "LessThanThreshold",
         "LessThanOrEqualToThreshold",
+        "LessThanLowerOrGreaterThanUpperThreshold",
+        "GreaterThanUpperThreshold",
+        "LessThanLowerThreshold",
     ];
+
+    /// Whether it compares with an anomaly band rather than a threshold.
+    pub fn is_band(self) -> bool {
+        matches!(
+            self,
+            Comparison::LessThanLowerOrGreaterThanUpperThreshold
+                | Comparison::GreaterThanUpperThreshold
+                | Comparison::LessThanLowerThreshold
+        )
+    }
 
     /// The operator called `name`.
     pub fn parse(name: &str) -> Option<Comparison> {
@@ -162,6 +207,9 @@ impl Comparison {
             Comparison::GreaterThanOrEqualToThreshold,
             Comparison::LessThanThreshold,
             Comparison::LessThanOrEqualToThreshold,
+            Comparison::LessThanLowerOrGreaterThanUpperThreshold,
+            Comparison::GreaterThanUpperThreshold,
+            Comparison::LessThanLowerThreshold,
         ];
         Self::NAMES.iter().position(|n| *n == name).map(|i| all[i])
     }
@@ -178,6 +226,11 @@ impl Comparison {
             Comparison::GreaterThanOrEqualToThreshold => "greater than or equal to",
             Comparison::LessThanThreshold => "less than",
             Comparison::LessThanOrEqualToThreshold => "less than or equal to",
+            Comparison::LessThanLowerOrGreaterThanUpperThreshold => {
+                "less than the lower or greater than the upper thresholds"
+            }
+            Comparison::GreaterThanUpperThreshold => "greater than the upper thresholds",
+            Comparison::LessThanLowerThreshold => "less than the lower thresholds",
         }
     }
 }
@@ -239,11 +292,26 @@ pub struct MetricAlarm {
     pub treat_missing_data: MissingData,
 }
 
+/// What makes a metric alarm an anomaly alarm: the band it compares with, CloudWatch's
+/// `ANOMALY_DETECTION_BAND(m1, WIDTH)` named by `ThresholdMetricId`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnomalyBand {
+    /// The band's half-width, in standard deviations (the `2` of `ANOMALY_DETECTION_BAND(m1, 2)`).
+    pub width: f64,
+    /// The id of the metric among the alarm's metrics (`m1`).
+    pub metric_id: String,
+    /// The id of the band expression: the alarm's `ThresholdMetricId` (`ad1`).
+    pub band_id: String,
+}
+
 /// What an alarm watches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlarmKind {
     /// A metric.
     Metric(MetricAlarm),
+    /// A metric compared with its anomaly band: the alarm's comparison is one of the band
+    /// operators and its threshold is unused.
+    Anomaly(MetricAlarm, AnomalyBand),
     /// Other alarms, through a rule (its text).
     Composite(String),
 }
@@ -302,14 +370,20 @@ pub struct AlarmRecord {
     pub updated: Timestamp,
     /// Its history, oldest first.
     pub history: Vec<HistoryItem>,
+    /// An anomaly alarm's band for the period in progress; `None` while its model warms up and
+    /// for other alarms.
+    pub band: Option<anomaly::Band>,
 }
 
 /// One metric alarm's window in memory.
 struct Window {
-    period: u64,
+    /// What it samples ([`model_source`]): another metric, statistic or period starts it again.
+    source: Value,
     next_due: Timestamp,
     previous: HashMap<String, f64>,
     datapoints: VecDeque<Datapoint>,
+    /// An anomaly alarm's model.
+    model: Option<anomaly::Model>,
 }
 
 /// The alarms' in-memory state: each metric alarm's datapoints and when it was last evaluated.
@@ -447,8 +521,11 @@ impl MetricAlarm {
             .unwrap_or_default()
     }
 
-    fn is_counter(&self) -> bool {
-        FAMILIES.contains(&(self.family(), "counter"))
+    /// Whether the metric is a counter, by its type as rendered.
+    fn is_counter(&self, families: &BTreeMap<String, Family>) -> bool {
+        families
+            .get(self.family())
+            .is_some_and(|f| f.kind == "counter")
     }
 }
 
@@ -459,7 +536,7 @@ fn check(alarm: &NewAlarm) -> Result<(), Error> {
         ));
     }
     match &alarm.kind {
-        AlarmKind::Metric(m) => {
+        AlarmKind::Metric(m) | AlarmKind::Anomaly(m, _) => {
             if m.period == 0 {
                 return Err(invalid("Period must be at least 1 second"));
             }
@@ -474,6 +551,7 @@ fn check(alarm: &NewAlarm) -> Result<(), Error> {
             if !m.threshold.is_finite() {
                 return Err(invalid("Threshold must be a finite number"));
             }
+            check_band(&alarm.kind, m)?;
         }
         AlarmKind::Composite(text) => {
             let rule = rule::Rule::parse(text).map_err(|e| invalid(format!("AlarmRule: {e}")))?;
@@ -483,6 +561,50 @@ fn check(alarm: &NewAlarm) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Refuses a band operator without a band, a threshold operator with one, and a band that is
+/// not a positive width between two distinct ids.
+fn check_band(kind: &AlarmKind, m: &MetricAlarm) -> Result<(), Error> {
+    let op = m.comparison.as_str();
+    match kind {
+        AlarmKind::Metric(_) if m.comparison.is_band() => Err(invalid(format!(
+            "ComparisonOperator: {op} compares with an anomaly detection band, which needs \
+             ThresholdMetricId"
+        ))),
+        AlarmKind::Anomaly(..) if !m.comparison.is_band() => Err(invalid(format!(
+            "ComparisonOperator: {op} compares with Threshold; an anomaly detection alarm uses \
+             LessThanLowerOrGreaterThanUpperThreshold, GreaterThanUpperThreshold or \
+             LessThanLowerThreshold"
+        ))),
+        AlarmKind::Anomaly(_, band) if !(band.width.is_finite() && band.width > 0.0) => {
+            Err(invalid(format!(
+                "ANOMALY_DETECTION_BAND: the width must be a positive number, not {}",
+                band.width
+            )))
+        }
+        AlarmKind::Anomaly(_, band)
+            if band.metric_id.is_empty()
+                || band.band_id.is_empty()
+                || band.metric_id == band.band_id =>
+        {
+            Err(invalid(
+                "Metrics: the metric and its ANOMALY_DETECTION_BAND need two distinct ids",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What a metric alarm samples, and so what an anomaly model was learned from: a stored model
+/// of another source is dropped.
+fn model_source(m: &MetricAlarm) -> Value {
+    json!({
+        "metricName": m.metric_name,
+        "dimensions": m.dimensions,
+        "statistic": m.statistic.as_str(),
+        "period": m.period,
+    })
 }
 
 impl Engine {
@@ -501,14 +623,20 @@ impl Engine {
         check(&alarm)?;
         let families = parse_exposition(&self.render_metrics().await?);
         match &alarm.kind {
-            AlarmKind::Metric(m) => match FAMILIES
+            AlarmKind::Metric(m) | AlarmKind::Anomaly(m, _) => match FAMILIES
                 .iter()
                 .find(|(n, _)| *n == m.family())
                 .map(|(_, k)| *k)
-            {
+                .or_else(|| {
+                    // A custom metric not reported yet has no data (and no type) yet.
+                    m.family().strip_prefix(CUSTOM).filter(|c| !c.is_empty())?;
+                    let rendered = families.get(m.family()).map(|f| f.kind.as_str());
+                    Some(rendered.unwrap_or("gauge"))
+                }) {
                 None => {
                     return Err(invalid(format!(
-                        "MetricName: {} is not a weir metric",
+                        "MetricName: {} is not a weir metric (GET /metrics lists them; \
+                         custom metrics are weir_custom_NAME)",
                         m.metric_name
                     )));
                 }
@@ -545,7 +673,7 @@ impl Engine {
         }
         let now = self.clock().now();
         let existing = self.store().get_document(ALARM, &alarm.name).await?;
-        let (record, expected) = match existing {
+        let (mut record, expected) = match existing {
             Some(document) => {
                 let mut record = read(self, &alarm.name, &document.body)?;
                 record.alarm = alarm.clone();
@@ -568,6 +696,7 @@ impl Engine {
                     state_updated: now,
                     updated: now,
                     history: Vec::new(),
+                    band: None,
                 };
                 push(
                     &mut record,
@@ -582,18 +711,80 @@ impl Engine {
         self.store()
             .put_document(ALARM, &alarm.name, body(&record), expected)
             .await?;
-        if let AlarmKind::Metric(m) = &alarm.kind {
+        let model = match &alarm.kind {
+            AlarmKind::Anomaly(m, band) => {
+                let model = self.load_model(&alarm.name, m).await?;
+                record.band = model.band(now, band.width);
+                Some(model)
+            }
+            _ => {
+                self.store()
+                    .delete_document(ALARM_MODEL, &alarm.name)
+                    .await?;
+                None
+            }
+        };
+        if let AlarmKind::Metric(m) | AlarmKind::Anomaly(m, _) = &alarm.kind {
             lock(&self.inner().alarms.windows).insert(
                 alarm.name.clone(),
                 Window {
-                    period: m.period,
+                    source: model_source(m),
                     next_due: due(now, m.period),
                     previous: m.matching(&families),
                     datapoints: VecDeque::new(),
+                    model,
                 },
             );
         }
         Ok(record)
+    }
+
+    /// The stored model of the anomaly alarm `name` when it was learned from `m`'s metric,
+    /// statistic and period; otherwise (none, another source, unreadable) a new one, and the
+    /// stored one is deleted.
+    async fn load_model(&self, name: &str, m: &MetricAlarm) -> Result<anomaly::Model, Error> {
+        let config = anomaly::Config::for_period(m.period);
+        let Some(document) = self.store().get_document(ALARM_MODEL, name).await? else {
+            return Ok(anomaly::Model::new(config));
+        };
+        if let Some(model) = stored_model(m, &document.body) {
+            return Ok(model);
+        }
+        tracing::info!(alarm = %name, "Anomaly model dropped: learned from another metric.");
+        self.store().delete_document(ALARM_MODEL, name).await?;
+        Ok(anomaly::Model::new(config))
+    }
+
+    /// Stores the model (its [`anomaly::Model::to_json`]) of the anomaly alarm `name` on `m`.
+    async fn save_model(&self, name: &str, m: &MetricAlarm, model: Value) -> Result<(), Error> {
+        let body = json!({"source": model_source(m), "model": model}).to_string();
+        let expected = self
+            .store()
+            .get_document(ALARM_MODEL, name)
+            .await?
+            .map(|d| d.version);
+        self.store()
+            .put_document(ALARM_MODEL, name, body, expected)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets the band of each anomaly alarm among `records`, at `now`, from the stored models
+    /// (`models`: the `alarm-model` documents, by alarm name).
+    fn add_bands(
+        &self,
+        records: &mut [AlarmRecord],
+        models: &HashMap<String, String>,
+        now: Timestamp,
+    ) {
+        for record in records {
+            if let AlarmKind::Anomaly(m, band) = &record.alarm.kind {
+                record.band = models
+                    .get(&record.alarm.name)
+                    .and_then(|body| stored_model(m, body))
+                    .and_then(|model| model.band(now, band.width));
+            }
+        }
     }
 
     async fn find_alarm(&self, name: &str) -> Result<Option<AlarmRecord>, Error> {
@@ -603,13 +794,51 @@ impl Engine {
         }
     }
 
-    /// One alarm.
+    /// One alarm (an anomaly alarm with its current band).
     pub async fn get_alarm(&self, name: &str) -> Result<AlarmRecord, Error> {
-        self.find_alarm(name).await?.ok_or_else(|| not_found(name))
+        let mut record = self
+            .find_alarm(name)
+            .await?
+            .ok_or_else(|| not_found(name))?;
+        if let AlarmKind::Anomaly(..) = record.alarm.kind {
+            let models = self
+                .store()
+                .get_document(ALARM_MODEL, name)
+                .await?
+                .map(|d| (name.to_string(), d.body))
+                .into_iter()
+                .collect();
+            self.add_bands(
+                std::slice::from_mut(&mut record),
+                &models,
+                self.clock().now(),
+            );
+        }
+        Ok(record)
     }
 
-    /// Every alarm whose name starts with `prefix`, by name.
+    /// Every alarm whose name starts with `prefix`, by name (anomaly alarms with their current
+    /// band).
     pub async fn list_alarms(&self, prefix: &str) -> Result<Vec<AlarmRecord>, Error> {
+        let mut records = self.records(prefix).await?;
+        if records
+            .iter()
+            .any(|r| matches!(r.alarm.kind, AlarmKind::Anomaly(..)))
+        {
+            let models = self
+                .store()
+                .list_documents(ALARM_MODEL, prefix)
+                .await?
+                .into_iter()
+                .map(|d| (d.key, d.body))
+                .collect();
+            self.add_bands(&mut records, &models, self.clock().now());
+        }
+        Ok(records)
+    }
+
+    /// Every alarm whose name starts with `prefix`, by name, without bands.
+    async fn records(&self, prefix: &str) -> Result<Vec<AlarmRecord>, Error> {
         self.store()
             .list_documents(ALARM, prefix)
             .await?
@@ -627,13 +856,15 @@ impl Engine {
         }
         for name in names {
             self.store().delete_document(ALARM, name).await?;
+            self.store().delete_document(ALARM_MODEL, name).await?;
             lock(&self.inner().alarms.windows).remove(name);
             lock(&self.inner().alarms.evaluated).remove(name);
         }
         Ok(())
     }
 
-    /// When the evaluator last evaluated the alarm called `name` (tests wait on this).
+    /// When the evaluator last evaluated the alarm called `name`, or started its window (after a
+    /// restart); tests wait on this.
     pub fn alarm_evaluated(&self, name: &str) -> Option<Timestamp> {
         lock(&self.inner().alarms.evaluated).get(name).copied()
     }
@@ -641,21 +872,25 @@ impl Engine {
     /// One round of the evaluator at `now`: every metric alarm whose period ended takes its
     /// datapoint and is evaluated, then every composite alarm.
     async fn evaluate_alarms(&self, now: Timestamp) -> Result<(), Error> {
-        let records = self.list_alarms("").await?;
+        let records = self.records("").await?;
         let mut states: HashMap<String, AlarmState> = records
             .iter()
             .map(|r| (r.alarm.name.clone(), r.state))
             .collect();
         let mut families = None;
         for record in &records {
-            let AlarmKind::Metric(m) = &record.alarm.kind else {
-                continue;
+            let (m, band) = match &record.alarm.kind {
+                AlarmKind::Metric(m) => (m, None),
+                AlarmKind::Anomaly(m, band) => (m, Some(band)),
+                AlarmKind::Composite(_) => continue,
             };
+            let source = model_source(m);
+            let fits = |w: &Window| w.source == source && w.model.is_some() == band.is_some();
             let window = {
                 let mut windows = lock(&self.inner().alarms.windows);
                 match windows.get(&record.alarm.name) {
-                    Some(w) if w.next_due > now && w.period == m.period => continue,
-                    Some(w) if w.period == m.period => None,
+                    Some(w) if w.next_due > now && fits(w) => continue,
+                    Some(w) if fits(w) => None,
                     _ => {
                         windows.remove(&record.alarm.name);
                         Some(())
@@ -672,29 +907,36 @@ impl Engine {
             let current = m.matching(families);
             if window.is_some() {
                 // Unknown here (a restart, another node's put): start its window now.
+                let model = match band {
+                    Some(_) => Some(self.load_model(&record.alarm.name, m).await?),
+                    None => None,
+                };
                 lock(&self.inner().alarms.windows).insert(
                     record.alarm.name.clone(),
                     Window {
-                        period: m.period,
+                        source: model_source(m),
                         next_due: due(now, m.period),
                         previous: current,
                         datapoints: VecDeque::new(),
+                        model,
                     },
                 );
+                lock(&self.inner().alarms.evaluated).insert(record.alarm.name.clone(), now);
                 continue;
             }
-            let datapoints: Vec<Datapoint> = {
+            let (datapoints, learned): (Vec<Datapoint>, Option<Value>) = {
                 let mut windows = lock(&self.inner().alarms.windows);
                 let Some(w) = windows.get_mut(&record.alarm.name) else {
                     continue;
                 };
                 let period = SignedDuration::from_secs(m.period as i64);
+                let mut learned = false;
                 while w.next_due <= now {
                     let start = w.next_due.saturating_sub(period).unwrap_or(w.next_due);
                     let last = w.next_due.saturating_add(period).map_or(true, |n| n > now);
                     let value = if !last || current.is_empty() {
                         None
-                    } else if m.is_counter() {
+                    } else if m.is_counter(families) {
                         let increases: Vec<f64> = current
                             .iter()
                             .map(|(k, v)| {
@@ -707,15 +949,39 @@ impl Engine {
                         let values: Vec<f64> = current.values().copied().collect();
                         m.statistic.of(&values)
                     };
-                    w.datapoints.push_back(Datapoint { at: start, value });
-                    while w.datapoints.len() > m.evaluation_periods {
+                    // Judged against the band as it stood before the datapoint was learned.
+                    let judged = match (w.model.as_mut(), band) {
+                        (Some(model), Some(band)) => {
+                            let judged = model.band(start, band.width);
+                            if let Some(value) = value {
+                                model.learn(start, value);
+                                learned = true;
+                            }
+                            judged
+                        }
+                        _ => None,
+                    };
+                    w.datapoints.push_back(Datapoint {
+                        at: start,
+                        value,
+                        band: judged,
+                    });
+                    while w.datapoints.len() > m.evaluation_periods + EXTRA_RANGE {
                         w.datapoints.pop_front();
                     }
                     w.next_due = w.next_due.saturating_add(period).unwrap_or(Timestamp::MAX);
                 }
                 w.previous = current;
-                w.datapoints.iter().copied().collect()
+                let learned = learned
+                    .then(|| w.model.as_ref().map(anomaly::Model::to_json))
+                    .flatten();
+                (w.datapoints.iter().copied().collect(), learned)
             };
+            if let Some(model) = learned
+                && let Err(error) = self.save_model(&record.alarm.name, m, model).await
+            {
+                tracing::warn!(alarm = %record.alarm.name, %error, "Anomaly model not stored.");
+            }
             let (state, reason) = evaluate::evaluate(m, record.state, &datapoints);
             if state != record.state {
                 self.transition(&record.alarm.name, state, &reason, now)
@@ -835,7 +1101,7 @@ fn push(record: &mut AlarmRecord, now: Timestamp, item_type: &str, summary: Stri
 fn body(record: &AlarmRecord) -> String {
     let alarm = &record.alarm;
     let mut kind = match &alarm.kind {
-        AlarmKind::Metric(m) => json!({
+        AlarmKind::Metric(m) | AlarmKind::Anomaly(m, _) => json!({
             "metricName": m.metric_name,
             "dimensions": m.dimensions,
             "statistic": m.statistic.as_str(),
@@ -848,6 +1114,10 @@ fn body(record: &AlarmRecord) -> String {
         }),
         AlarmKind::Composite(rule) => json!({ "alarmRule": rule }),
     };
+    if let AlarmKind::Anomaly(_, band) = &alarm.kind {
+        kind["anomalyBand"] = json!({"width": band.width, "metricId": band.metric_id,
+                                     "bandId": band.band_id});
+    }
     kind["description"] = json!(alarm.description);
     kind["alarmActions"] = json!(alarm.actions.alarm);
     kind["okActions"] = json!(alarm.actions.ok);
@@ -885,7 +1155,7 @@ fn read(engine: &Engine, name: &str, text: &str) -> Result<AlarmRecord, Error> {
     } else {
         let text = |key: &str| value[key].as_str().unwrap_or_default();
         let number = |key: &str| value[key].as_u64().ok_or_else(|| corrupt(key));
-        AlarmKind::Metric(MetricAlarm {
+        let m = MetricAlarm {
             metric_name: text("metricName").to_string(),
             dimensions: crate::documents::strings(&value["dimensions"]),
             statistic: Statistic::parse(text("statistic")).ok_or_else(|| corrupt("statistic"))?,
@@ -899,7 +1169,23 @@ fn read(engine: &Engine, name: &str, text: &str) -> Result<AlarmRecord, Error> {
                 .ok_or_else(|| corrupt("comparisonOperator"))?,
             treat_missing_data: MissingData::parse(text("treatMissingData"))
                 .ok_or_else(|| corrupt("treatMissingData"))?,
-        })
+        };
+        let band = &value["anomalyBand"];
+        if band.is_object() {
+            let id = |key: &str| band[key].as_str().map(str::to_string);
+            AlarmKind::Anomaly(
+                m,
+                AnomalyBand {
+                    width: band["width"]
+                        .as_f64()
+                        .ok_or_else(|| corrupt("anomalyBand"))?,
+                    metric_id: id("metricId").ok_or_else(|| corrupt("anomalyBand"))?,
+                    band_id: id("bandId").ok_or_else(|| corrupt("anomalyBand"))?,
+                },
+            )
+        } else {
+            AlarmKind::Metric(m)
+        }
     };
     let history = value["history"]
         .as_array()
@@ -941,7 +1227,18 @@ fn read(engine: &Engine, name: &str, text: &str) -> Result<AlarmRecord, Error> {
         updated: crate::documents::timestamp(&value, "updated")
             .ok_or_else(|| corrupt("updated"))?,
         history,
+        band: None,
     })
+}
+
+/// The model stored in the `alarm-model` document `body` when it was learned from `m`'s metric,
+/// statistic and period.
+fn stored_model(m: &MetricAlarm, body: &str) -> Option<anomaly::Model> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    if value["source"] != model_source(m) {
+        return None;
+    }
+    anomaly::Model::from_json(anomaly::Config::for_period(m.period), &value["model"])
 }
 
 /// The evaluator: every [`TICK`] of the engine's clock, one round (see

@@ -300,11 +300,20 @@ async fn run_bisecting(
     while let Some(part) = parts.pop() {
         let outcome = invoke(engine, mapping, &part, timeout).await;
         match batch::judge(&part, &outcome, mapping.config.report_batch_item_failures) {
-            Verdict::Succeeded => delete(engine, mapping, part.iter()).await,
+            Verdict::Succeeded => {
+                delete(engine, mapping, part.iter()).await;
+                count(engine, mapping, "succeeded", part.len());
+            }
             Verdict::Partial(failed) => {
                 let reported = |i: &usize| failed.contains(i);
                 let good = part.iter().enumerate().filter(|(i, _)| !reported(i));
                 delete(engine, mapping, good.map(|(_, r)| r)).await;
+                count(
+                    engine,
+                    mapping,
+                    "succeeded",
+                    part.len().saturating_sub(failed.len()),
+                );
                 let bad: Vec<&Record> = part
                     .iter()
                     .enumerate()
@@ -449,6 +458,7 @@ async fn failed_records(
         .filter_map(|r| batch::give_up(&r.message, &mapping.config, now).map(|c| (&r.message, c)))
         .collect();
     let left = records.len() - given_up.len();
+    count(engine, mapping, "failed", left);
     if left > 0 {
         tracing::warn!(
             mapping = %mapping.uuid,
@@ -508,6 +518,15 @@ async fn give_up(
         .map(|(m, _)| m.receipt_handle.clone())
         .collect();
     delete_handles(engine, mapping, &handles).await;
+    count(engine, mapping, "given_up", records.len());
+}
+
+/// Counts records of `mapping` in `weir_mapping_records_total`.
+fn count(engine: &Engine, mapping: &MappingRecord, outcome: &str, records: usize) {
+    engine
+        .inner()
+        .metrics
+        .record_mapping(&mapping.uuid, &mapping.queue, outcome, records);
 }
 
 /// A received message sent again as it was: body, message attributes and trace header; to a

@@ -89,3 +89,27 @@ pub fn text(body: &str) -> SendRequest {
         ..SendRequest::default()
     }
 }
+
+/// Creates the queue `queue` and the topic `topic` with the queue subscribed to it (raw
+/// delivery), as alarm tests read their notifications; returns the topic's ARN.
+pub async fn topic_into_queue(engine: &Engine, topic: &str, queue: &str) -> String {
+    let none = BTreeMap::new();
+    engine
+        .create_queue(queue, &none, &none)
+        .await
+        .expect("the queue is created");
+    let topic = engine
+        .create_topic(topic, &none, &none)
+        .await
+        .expect("the topic is created");
+    engine
+        .subscribe(
+            &topic.arn,
+            "sqs",
+            &engine.queue_arn(queue),
+            &attrs(&[("RawMessageDelivery", "true")]),
+        )
+        .await
+        .expect("the queue subscribes");
+    topic.arn
+}
