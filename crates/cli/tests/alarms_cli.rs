@@ -426,3 +426,91 @@ fn bad_alarms_are_refused_naming_what_is_wrong() {
     assert_eq!(names(&listed, "compositeAlarms"), Vec::<String>::new());
     server.stop();
 }
+
+#[test]
+fn an_anomaly_band_alarm_is_put_with_the_cli() {
+    let server = Server::start();
+    let put = server
+        .weir(&[
+            "alarms",
+            "put",
+            "odd-traffic",
+            "--metric",
+            "weir_queue_events_total",
+            "--dimension",
+            "queue=orders",
+            "--dimension",
+            "event=sent",
+            "--period",
+            "3600",
+            "--anomaly-band",
+            "2.5",
+            "--json",
+        ])
+        .exits(0)
+        .json();
+    assert_eq!(
+        put["comparisonOperator"],
+        "LessThanLowerOrGreaterThanUpperThreshold"
+    );
+    let metrics = put["metrics"].as_array().expect("metrics");
+    let band_id = put["thresholdMetricId"]
+        .as_str()
+        .expect("thresholdMetricId");
+    let band = metrics
+        .iter()
+        .find(|m| m["id"] == band_id)
+        .expect("the band's expression");
+    let metric = metrics
+        .iter()
+        .find(|m| m.get("metricStat").is_some())
+        .expect("the metric");
+    assert_eq!(
+        band["expression"],
+        format!(
+            "ANOMALY_DETECTION_BAND({}, 2.5)",
+            metric["id"].as_str().expect("an id")
+        )
+    );
+    assert_eq!(
+        metric["metricStat"]["metric"]["metricName"],
+        "weir_queue_events_total"
+    );
+    assert_eq!(put["stateValue"], "INSUFFICIENT_DATA");
+
+    for (args, error) in [
+        (
+            &[
+                "--anomaly-band",
+                "2",
+                "--comparison",
+                "GreaterThanThreshold",
+            ][..],
+            "GreaterThanThreshold",
+        ),
+        (&["--anomaly-band", "0"][..], "width"),
+        (
+            &["--anomaly-band", "2", "--threshold", "3"][..],
+            "--threshold",
+        ),
+    ] {
+        let mut command = vec![
+            "alarms",
+            "put",
+            "bad-band",
+            "--metric",
+            "weir_queue_events_total",
+        ];
+        command.extend_from_slice(args);
+        let refused = server.weir(&command);
+        assert_ne!(refused.code, 0, "{args:?} was accepted");
+        assert!(
+            refused.stderr.contains(error),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    let listed = server.weir(&["alarms", "list", "--json"]).exits(0).json();
+    assert_eq!(names(&listed, "metricAlarms"), ["odd-traffic"]);
+    server.stop();
+}
