@@ -72,10 +72,20 @@ pub async fn open_engine(
         .context("cannot start the engine")
 }
 
+/// Where a durable run keeps its state, and what to create there first.
+pub struct Store<'a> {
+    /// The data directory.
+    pub data: &'a Path,
+    /// The queues and topics to create or update before the run.
+    pub resources: Option<&'a Path>,
+}
+
 /// What the durable run needs.
 pub struct DurableRun<'a> {
     /// The data directory.
     pub data: &'a Path,
+    /// The queues and topics to create or update before the run.
+    pub resources: Option<&'a Path>,
     /// The state machine's name (from the definition's file name).
     pub machine: &'a str,
     /// The definition text.
@@ -112,6 +122,9 @@ pub fn run(job: DurableRun<'_>) -> Result<Finished> {
         let (store, registry) = open_functions(job.data, job.functions, Echo::Stderr).await?;
         let engine =
             start_engine(store, registry, Arc::new(SystemClock), Options::default()).await?;
+        if let Some(resources) = job.resources {
+            crate::resources::apply(&engine, resources).await?;
+        }
         let created = engine
             .create_state_machine(NewStateMachine {
                 name: job.machine.to_string(),

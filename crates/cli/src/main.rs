@@ -10,6 +10,7 @@ mod conformance;
 mod durable;
 mod functions_cmd;
 mod mappings_cmd;
+mod resources;
 mod server;
 mod topics_cmd;
 mod workload;
@@ -69,6 +70,10 @@ enum Command {
         /// resumes the execution where it stopped.
         #[arg(long, value_name = "DIR")]
         durable: Option<PathBuf>,
+        /// Queues and topics to create (or update) in the durable store before the run, for the
+        /// tasks that send to them (see crates/cli/src/resources.rs for the format).
+        #[arg(long, value_name = "FILE", requires = "durable")]
+        resources: Option<PathBuf>,
     },
     /// Validate a definition and print its diagnostics.
     Validate {
@@ -118,6 +123,9 @@ enum Command {
         /// registered, and stored, on start, besides those stored earlier (`weir functions`).
         #[arg(long, value_name = "FILE")]
         functions: Option<PathBuf>,
+        /// Queues and topics to create (or update) on start (see crates/cli/src/resources.rs).
+        #[arg(long, value_name = "FILE")]
+        resources: Option<PathBuf>,
         /// Run the engine's clock this many times faster than the wall: a 60-second Wait takes
         /// 60 ms at 1000. For test servers only (the conformance run through the API).
         #[arg(long, default_value_t = 1, hide = true)]
@@ -198,6 +206,7 @@ fn main() -> ExitCode {
             name,
             history,
             durable,
+            resources,
         } => run(
             &definition,
             input.as_deref(),
@@ -205,7 +214,10 @@ fn main() -> ExitCode {
             functions.as_deref(),
             name.as_deref(),
             history,
-            durable.as_deref(),
+            durable.as_deref().map(|data| durable::Store {
+                data,
+                resources: resources.as_deref(),
+            }),
         ),
         Command::Validate {
             definition,
@@ -221,6 +233,7 @@ fn main() -> ExitCode {
             log_json,
             access_keys,
             functions,
+            resources,
             time_scale,
         } => {
             init_logging(&log_level, log_json);
@@ -232,6 +245,7 @@ fn main() -> ExitCode {
                 account,
                 access_keys,
                 functions,
+                resources,
                 time_scale,
             })
             .map(|()| true)
@@ -299,7 +313,7 @@ fn run(
     functions: Option<&Path>,
     name: Option<&str>,
     show_history: bool,
-    durable: Option<&Path>,
+    durable: Option<durable::Store<'_>>,
 ) -> Result<bool> {
     let def = load_definition(path)?;
     let input: Value = match input_file {
@@ -342,11 +356,12 @@ fn run(
         input,
         jiff::Timestamp::now(),
     );
-    if let Some(data) = durable {
+    if let Some(store) = durable {
         let definition = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         let finished = durable::run(durable::DurableRun {
-            data,
+            data: store.data,
+            resources: store.resources,
             machine,
             definition: &definition,
             input: &info.input.to_string(),

@@ -29,6 +29,8 @@ pub struct ServerOptions {
     /// A function registry file (see the `functions` crate) whose functions are registered, and
     /// stored, on start, besides those the store keeps from earlier runs and the API.
     pub functions: Option<PathBuf>,
+    /// Queues and topics to create or update on start (see `resources`).
+    pub resources: Option<PathBuf>,
     /// Access keys (`ID:SECRET`) whose SigV4 signatures are required; empty accepts any.
     pub access_keys: Vec<String>,
 }
@@ -60,6 +62,9 @@ async fn serve(options: ServerOptions) -> Result<()> {
         },
     )
     .await?;
+    if let Some(resources) = &options.resources {
+        crate::resources::apply(&engine, resources).await?;
+    }
     let address = format!("{}:{}", options.bind, options.port);
     let listener = tokio::net::TcpListener::bind(&address)
         .await

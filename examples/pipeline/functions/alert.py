@@ -1,7 +1,7 @@
 """alert: reports dead-lettered records on stderr and in the alerts file.
 
-Event: {"execution", "ingested", "dead_lettered", "dead_letter_file", "alerts_file",
-"rejected": [{"line", "error", "message"}, ...]}.
+Event: {"execution", "ingested", "dead_lettered", "dead_letter_queue_url", "alerts_file",
+"rejected": [{"line", "error", "message", "message_id"}, ...]}.
 """
 
 import time
@@ -13,7 +13,7 @@ def handler(event, context):
     count = event["dead_lettered"]
     log(
         f"ALERT: {count} of {event['ingested']} records were dead-lettered by execution "
-        f"{event['execution']}; see {event['dead_letter_file']}"
+        f"{event['execution']}; they are in the queue {event['dead_letter_queue_url']}"
     )
     for rejected in event["rejected"]:
         log(f"  line {rejected['line']}: {rejected['error']}: {rejected['message']}")
@@ -24,7 +24,7 @@ def handler(event, context):
             "execution": event["execution"],
             "ingested": event["ingested"],
             "dead_lettered": count,
-            "dead_letter_file": event["dead_letter_file"],
+            "dead_letter_queue_url": event["dead_letter_queue_url"],
             "lines": [r["line"] for r in event["rejected"]],
         },
     )
