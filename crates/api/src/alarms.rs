@@ -3,7 +3,7 @@
 //!
 //! | Operation | Request members | Answer |
 //! | --- | --- | --- |
-//! | `PutMetricAlarm` | `alarmName`, `metricName`, optional `dimensions` (`[{"name", "value"}]`), `statistic`, `period`, `evaluationPeriods`, optional `datapointsToAlarm` (default `evaluationPeriods`), `threshold`, `comparisonOperator`, optional `treatMissingData` (default `missing`), `alarmDescription`, `alarmActions`, `okActions`, `insufficientDataActions` (topic ARNs); an anomaly detection alarm has `metrics` and `thresholdMetricId` instead of the metric's members and `threshold` (below) | the alarm |
+//! | `PutMetricAlarm` | `alarmName`, `metricName` (one of weir's metrics, or with `namespace` a custom metric reported under that namespace: `weir_custom_NAME{namespace=...}`), optional `dimensions` (`[{"name", "value"}]`), `statistic`, `period`, `evaluationPeriods`, optional `datapointsToAlarm` (default `evaluationPeriods`), `threshold`, `comparisonOperator`, optional `treatMissingData` (default `missing`), `alarmDescription`, `alarmActions`, `okActions`, `insufficientDataActions` (topic ARNs); an anomaly detection alarm has `metrics` and `thresholdMetricId` instead of the metric's members and `threshold` (below) | the alarm |
 //! | `PutCompositeAlarm` | `alarmName`, `alarmRule`, optional `alarmDescription` and the three action lists | the alarm |
 //! | `DescribeAlarms` | optional `alarmNames`, `alarmNamePrefix`, `stateValue` | `{"metricAlarms": [...], "compositeAlarms": [...]}` by name |
 //! | `DescribeAlarmHistory` | optional `alarmName`, `historyItemType` | `{"alarmHistoryItems": [...]}`, newest first |
@@ -130,9 +130,10 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
                     }
                     Some(other) => return Err(wrong_type("threshold", "a number", other)),
                 };
+                let (metric_name, dimensions) = metric_of(input, "")?;
                 AlarmKind::Metric(MetricAlarm {
-                    metric_name: required(input, "metricName")?.to_string(),
-                    dimensions: dimensions(input, "dimensions")?,
+                    metric_name,
+                    dimensions,
                     statistic: choice(
                         input,
                         "statistic",
@@ -440,9 +441,10 @@ fn anomaly_alarm(input: &Value) -> Result<AlarmKind, ApiError> {
         return Err(wrong_type(&at, "a metricStat", metric_stat));
     }
     let metric = &metric_stat["metric"];
-    let Some(metric_name) = metric["metricName"].as_str() else {
+    if metric["metricName"].as_str().is_none() {
         return Err(invalid(format!("{at}.metric.metricName is required")));
-    };
+    }
+    let (metric_name, dimensions) = metric_of(metric, &format!("{at}.metric."))?;
     let statistic = match metric_stat["stat"].as_str() {
         Some(name) => Statistic::parse(name).ok_or_else(|| {
             invalid(format!(
@@ -464,8 +466,8 @@ fn anomaly_alarm(input: &Value) -> Result<AlarmKind, ApiError> {
         .ok_or_else(|| invalid("evaluationPeriods is required".into()))?;
     Ok(AlarmKind::Anomaly(
         MetricAlarm {
-            metric_name: metric_name.to_string(),
-            dimensions: dimensions(metric, &format!("{at}.metric.dimensions"))?,
+            metric_name,
+            dimensions,
             statistic,
             period,
             evaluation_periods: evaluation_periods as usize,
@@ -489,6 +491,59 @@ fn anomaly_alarm(input: &Value) -> Result<AlarmKind, ApiError> {
     ))
 }
 
+/// The metric and dimensions a CloudWatch-style reference names (`at` prefixes member names in
+/// errors): `metricName` alone is one of weir's own metrics (`weir_queue_messages`); with a
+/// `namespace`, the custom metric `NAME` reported under it (family `weir_custom_NAME`, label
+/// `namespace`). `AWS/...` namespaces are refused: weir publishes none of AWS's metrics.
+fn metric_of(
+    input: &Value,
+    at: &str,
+) -> Result<(String, std::collections::BTreeMap<String, String>), ApiError> {
+    let name = required(input, "metricName")?;
+    let mut dimensions = dimensions(input, &format!("{at}dimensions"))?;
+    let Some(namespace) = optional(input, "namespace")? else {
+        return Ok((name.to_string(), dimensions));
+    };
+    if namespace.starts_with("AWS/") {
+        return Err(invalid(format!(
+            "{at}namespace {namespace}: weir publishes none of AWS's metrics; watch weir's own \
+             (GET /metrics lists them, without a namespace) or a custom metric's namespace"
+        )));
+    }
+    if dimensions.contains_key("namespace") {
+        return Err(invalid(format!(
+            "{at}dimensions: a dimension named namespace cannot go with the namespace member"
+        )));
+    }
+    dimensions.insert("namespace".to_string(), namespace.to_string());
+    let custom = engine::metrics::custom::prometheus_name(name);
+    Ok((format!("weir_custom_{custom}"), dimensions))
+}
+
+/// The `namespace`, `metricName` and `dimensions` members of an alarm's metric: a custom metric
+/// with a `namespace` label shows as CloudWatch names it, weir's own metrics by their names.
+fn metric_members(m: &MetricAlarm) -> (Option<String>, String, Vec<Value>) {
+    let mut dimensions = m.dimensions.clone();
+    let custom = m
+        .metric_name
+        .strip_prefix("weir_custom_")
+        .map(|n| n.strip_suffix("_total").unwrap_or(n));
+    let (namespace, name) = match (custom, dimensions.remove("namespace")) {
+        (Some(name), Some(namespace)) => (Some(namespace), name.to_string()),
+        (_, namespace) => {
+            if let Some(namespace) = namespace {
+                dimensions.insert("namespace".to_string(), namespace);
+            }
+            (None, m.metric_name.clone())
+        }
+    };
+    let dimensions = dimensions
+        .iter()
+        .map(|(name, value)| json!({"name": name, "value": value}))
+        .collect();
+    (namespace, name, dimensions)
+}
+
 fn alarm_json(record: &AlarmRecord) -> Value {
     let alarm = &record.alarm;
     let mut out = json!({
@@ -505,13 +560,12 @@ fn alarm_json(record: &AlarmRecord) -> Value {
     });
     match &alarm.kind {
         AlarmKind::Metric(m) => {
-            let dimensions: Vec<Value> = m
-                .dimensions
-                .iter()
-                .map(|(name, value)| json!({"name": name, "value": value}))
-                .collect();
+            let (namespace, metric_name, dimensions) = metric_members(m);
+            if let Some(namespace) = namespace {
+                out["namespace"] = json!(namespace);
+            }
             for (key, value) in [
-                ("metricName", json!(m.metric_name)),
+                ("metricName", json!(metric_name)),
                 ("dimensions", json!(dimensions)),
                 ("statistic", json!(m.statistic.as_str())),
                 ("period", json!(m.period)),
@@ -525,14 +579,14 @@ fn alarm_json(record: &AlarmRecord) -> Value {
             }
         }
         AlarmKind::Anomaly(m, band) => {
-            let dimensions: Vec<Value> = m
-                .dimensions
-                .iter()
-                .map(|(name, value)| json!({"name": name, "value": value}))
-                .collect();
+            let (namespace, metric_name, dimensions) = metric_members(m);
+            let mut metric = json!({"metricName": metric_name, "dimensions": dimensions});
+            if let Some(namespace) = namespace {
+                metric["namespace"] = json!(namespace);
+            }
             let metrics = json!([
                 {"id": band.metric_id, "returnData": true,
-                 "metricStat": {"metric": {"metricName": m.metric_name, "dimensions": dimensions},
+                 "metricStat": {"metric": metric,
                                 "period": m.period, "stat": m.statistic.as_str()}},
                 {"id": band.band_id, "returnData": true,
                  "expression": format!("ANOMALY_DETECTION_BAND({}, {})", band.metric_id, band.width),
@@ -732,6 +786,54 @@ mod tests {
             );
             let got = answer["message"].as_str().unwrap_or_default();
             assert!(got.contains(message), "{got}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_namespace_names_a_custom_metric_as_cloudwatch_does() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let api = api_in(&dir).await;
+        let put = json!({"alarmName": "rejects", "namespace": "orders",
+                         "metricName": "RecordsRejected",
+                         "dimensions": [{"name": "stage", "value": "validate"}],
+                         "statistic": "Sum", "period": 60, "evaluationPeriods": 1,
+                         "threshold": 5, "comparisonOperator": "GreaterThanOrEqualToThreshold"});
+        let (status, answer) = call(&api, "PutMetricAlarm", put.clone()).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["namespace"], "orders");
+        assert_eq!(answer["metricName"], "RecordsRejected");
+        assert_eq!(
+            answer["dimensions"],
+            json!([{"name": "stage", "value": "validate"}])
+        );
+        let stored = api.engine.get_alarm("rejects").await.expect("stored");
+        let AlarmKind::Metric(m) = stored.alarm.kind else {
+            panic!("a metric alarm");
+        };
+        assert_eq!(m.metric_name, "weir_custom_RecordsRejected");
+        assert_eq!(
+            m.dimensions.get("namespace").map(String::as_str),
+            Some("orders")
+        );
+        for (change, error) in [
+            (json!({"namespace": "AWS/States"}), "AWS's metrics"),
+            (
+                json!({"dimensions": [{"name": "namespace", "value": "x"}]}),
+                "cannot go with the namespace member",
+            ),
+        ] {
+            let mut bad = put.clone();
+            for (k, v) in change.as_object().expect("an object") {
+                bad[k] = v.clone();
+            }
+            let (status, answer) = call(&api, "PutMetricAlarm", bad).await;
+            assert_eq!(status, 400, "{answer}");
+            assert!(
+                answer["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains(error)),
+                "{answer}"
+            );
         }
     }
 

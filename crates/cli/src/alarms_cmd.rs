@@ -9,6 +9,8 @@
 //! weir alarms put traffic --metric weir_queue_events_total --dimension event=sent \
 //!     --period 300 --evaluation-periods 3 --datapoints-to-alarm 2 --anomaly-band 2 \
 //!     [--comparison GreaterThanUpperThreshold]
+//! weir alarms put rejects --namespace orders --metric RecordsRejected --dimension stage=validate \
+//!     --statistic Sum --period 300 --threshold 10 --comparison GreaterThanOrEqualToThreshold
 //! weir alarms put both --rule 'ALARM("failures") AND ALARM("backlog")'
 //! weir alarms list | history [NAME] | delete NAME...
 //! ```
@@ -46,9 +48,13 @@ pub enum AlarmCommand {
         /// NOT, parentheses).
         #[arg(long, conflicts_with = "metric")]
         rule: Option<String>,
-        /// The metric family (weir_executions_ended_total, weir_queue_messages, ...).
+        /// The metric family (weir_executions_ended_total, weir_queue_messages, ...), or with
+        /// --namespace the name of a custom metric reported under it.
         #[arg(long, required_unless_present = "rule")]
         metric: Option<String>,
+        /// The namespace of a custom metric (what EMF lines and PutMetricData report under).
+        #[arg(long, requires = "metric")]
+        namespace: Option<String>,
         /// A label the series must have; repeat for more.
         #[arg(long = "dimension", value_name = "NAME=VALUE", value_parser = pair)]
         dimensions: Vec<(String, String)>,
@@ -126,6 +132,7 @@ fn run(session: &Session, command: AlarmCommand) -> Result<bool> {
             rule,
             metric,
             dimensions,
+            namespace,
             statistic,
             period,
             evaluation_periods,
@@ -178,6 +185,10 @@ fn run(session: &Session, command: AlarmCommand) -> Result<bool> {
                             {"id": "ad1", "expression": format!("ANOMALY_DETECTION_BAND(m1, {width})")},
                         ]);
                         request["thresholdMetricId"] = json!("ad1");
+                        if let Some(namespace) = &namespace {
+                            request["metrics"][0]["metricStat"]["metric"]["namespace"] =
+                                json!(namespace);
+                        }
                     }
                     None => {
                         for (member, value) in [
@@ -188,6 +199,9 @@ fn run(session: &Session, command: AlarmCommand) -> Result<bool> {
                             ("threshold", json!(threshold)),
                         ] {
                             request[member] = value;
+                        }
+                        if let Some(namespace) = &namespace {
+                            request["namespace"] = json!(namespace);
                         }
                     }
                 }

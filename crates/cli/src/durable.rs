@@ -47,16 +47,14 @@ pub async fn start_engine(
     clock: Arc<dyn Clock>,
     options: Options,
 ) -> Result<Engine> {
-    let engine = Engine::start(
+    Engine::start(
         store,
         clock,
-        Arc::new(FunctionHandler::new(registry.clone())),
+        Arc::new(FunctionHandler::new(registry)),
         options,
     )
     .await
-    .context("cannot start the engine")?;
-    registry.report_to(engine.reporter());
-    Ok(engine)
+    .context("cannot start the engine")
 }
 
 /// Opens the SQLite store in the data directory `data` and starts the engine on it with the

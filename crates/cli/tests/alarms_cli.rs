@@ -510,7 +510,27 @@ fn an_anomaly_band_alarm_is_put_with_the_cli() {
             refused.stderr
         );
     }
+    // A custom metric by its namespace, as CloudWatch names it.
+    let custom = server
+        .weir(&[
+            "alarms",
+            "put",
+            "rejects",
+            "--namespace",
+            "orders",
+            "--metric",
+            "RecordsRejected",
+            "--dimension",
+            "stage=validate",
+            "--threshold",
+            "10",
+            "--json",
+        ])
+        .exits(0)
+        .json();
+    assert_eq!(custom["namespace"], "orders");
+    assert_eq!(custom["metricName"], "RecordsRejected");
     let listed = server.weir(&["alarms", "list", "--json"]).exits(0).json();
-    assert_eq!(names(&listed, "metricAlarms"), ["odd-traffic"]);
+    assert_eq!(names(&listed, "metricAlarms"), ["odd-traffic", "rejects"]);
     server.stop();
 }

@@ -202,6 +202,7 @@ impl Engine {
         tokio::spawn(crate::topics::delivery::worker(Arc::downgrade(&inner)));
         tokio::spawn(crate::alarms::evaluator(Arc::downgrade(&inner)));
         let engine = Engine { inner };
+        engine.tasks().report_to(engine.reporter());
         engine.resume().await?;
         engine.resume_mappings().await?;
         Ok(engine)

@@ -100,6 +100,12 @@ pub trait Handler: Send + Sync {
         let _ = resource;
         true
     }
+
+    /// Where to report what it runs (function attempts, custom metrics). The engine calls it
+    /// once, when it starts, before any task runs; a handler with nothing to report ignores it.
+    fn report_to(&self, reporter: std::sync::Arc<crate::metrics::Reporter>) {
+        let _ = reporter;
+    }
 }
 
 /// A handler made from an async function.

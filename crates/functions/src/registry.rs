@@ -724,6 +724,10 @@ impl Handler for FunctionHandler {
         crate::supports(resource)
     }
 
+    fn report_to(&self, reporter: Arc<engine::metrics::Reporter>) {
+        self.registry.report_to(reporter);
+    }
+
     fn call(&self, request: TaskRequest) -> BoxFuture<'static, Result<Value, TaskFailure>> {
         Box::pin(self.registry.clone().call(request))
     }
