@@ -15,6 +15,7 @@ mod functions;
 mod mappings;
 mod sfn;
 pub mod sigv4;
+mod sns;
 mod sqs;
 mod topics;
 mod wire;
@@ -110,6 +111,16 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         && let Err(error) = check_signature(keys, &parts, &body)
     {
         return error.into_response();
+    }
+    if parts.headers.get("x-amz-target").is_none() {
+        let content_type = parts
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok());
+        let pairs = sns::form_pairs(&body);
+        if sns::is_sns(content_type, &pairs) {
+            return sns::handle(&api, pairs).await;
+        }
     }
     match dispatch(&api, &parts.headers, &body).await {
         Ok(answer) => json_response(answer),

@@ -94,6 +94,17 @@ fn signed_requests_pass_and_bad_signatures_are_refused() {
 }
 
 #[test]
+fn boto3_drives_topics_through_the_sns_api() {
+    let Some(python) = client_python() else {
+        return;
+    };
+    let server = Server::start();
+    let (passed, report) = run_script(&server, &python, "sns_clients.py");
+    server.stop();
+    assert!(passed, "the SNS client tests failed:\n{report}");
+}
+
+#[test]
 fn boto3_drives_durable_queues_through_the_sqs_api() {
     let Some(python) = client_python() else {
         return;
