@@ -73,6 +73,14 @@ class Topics(unittest.TestCase):
         attributes = SNS.get_topic_attributes(TopicArn=arn)["Attributes"]
         self.assertEqual(attributes["TopicArn"], arn)
         self.assertEqual(attributes["DisplayName"], "Orders")
+        SNS.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Orders EU")
+        self.assertEqual(SNS.get_topic_attributes(TopicArn=arn)["Attributes"]["DisplayName"], "Orders EU")
+        with self.assertRaises(SNS.exceptions.InvalidParameterException):
+            SNS.set_topic_attributes(TopicArn=arn, AttributeName="NoSuchThing", AttributeValue="x")
+        self.assertEqual(SNS.list_tags_for_resource(ResourceArn=arn)["Tags"], [{"Key": "team", "Value": "data"}])
+        SNS.tag_resource(ResourceArn=arn, Tags=[{"Key": "tier", "Value": "gold"}])
+        SNS.untag_resource(ResourceArn=arn, TagKeys=["team"])
+        self.assertEqual(SNS.list_tags_for_resource(ResourceArn=arn)["Tags"], [{"Key": "tier", "Value": "gold"}])
         SNS.delete_topic(TopicArn=arn)
         self.assertNotIn(arn, [t["TopicArn"] for t in SNS.list_topics()["Topics"]])
         with self.assertRaises(SNS.exceptions.NotFoundException):

@@ -9,6 +9,8 @@
 //! | `DeleteTopic` | `TopicArn` | |
 //! | `ListTopics` | (`NextToken` ignored: one page) | `Topics.member.N.TopicArn` |
 //! | `GetTopicAttributes` | `TopicArn` | `Attributes` |
+//! | `SetTopicAttributes` | `TopicArn`, `AttributeName`, `AttributeValue` | |
+//! | `TagResource`, `UntagResource`, `ListTagsForResource` | `ResourceArn`, `Tags.member.N.Key/Value` or `TagKeys.member.N` | (`Tags.member.N`) |
 //! | `Subscribe` | `TopicArn`, `Protocol`, `Endpoint`, `Attributes.entry.N` | `SubscriptionArn` |
 //! | `Unsubscribe` | `SubscriptionArn` | |
 //! | `ListSubscriptions`, `ListSubscriptionsByTopic` | (`TopicArn`) | `Subscriptions.member.N` |
@@ -217,6 +219,51 @@ async fn run(api: &Api, action: &str, params: &Params) -> Result<String, ApiErro
             .await?;
             attributes(&topic["attributes"])
         }
+        "SetTopicAttributes" => {
+            call(
+                "SetTopicAttributes",
+                json!({"topicArn": required("TopicArn")?,
+                       "attributeName": required("AttributeName")?,
+                       "attributeValue": params.get("AttributeValue").unwrap_or_default()}),
+            )
+            .await?;
+            String::new()
+        }
+        "TagResource" | "UntagResource" | "ListTagsForResource" => {
+            let mut input = json!({"resourceArn": required("ResourceArn")?});
+            let operation = match action {
+                "TagResource" => {
+                    input["tags"] = Value::Object(params.map("Tags.member", "Key", "Value"));
+                    "TagResource"
+                }
+                "UntagResource" => {
+                    let keys: Vec<String> = params
+                        .list("TagKeys.member")
+                        .into_iter()
+                        .filter_map(|mut item| item.remove(""))
+                        .collect();
+                    input["tagKeys"] = json!(keys);
+                    "UntagResource"
+                }
+                _ => "ListTagsForResource",
+            };
+            let tagged = call(operation, input).await?;
+            if action != "ListTagsForResource" {
+                return Ok(String::new());
+            }
+            let members: String = tagged["tags"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    element(
+                        "member",
+                        element("Key", escape(k)) + &element("Value", text(v)),
+                    )
+                })
+                .collect();
+            element("Tags", members)
+        }
         "Subscribe" => {
             let input = json!({
                 "topicArn": required("TopicArn")?,
@@ -406,11 +453,8 @@ fn request_id() -> String {
 }
 
 fn answer(action: &str, result: &str) -> String {
-    let result = if result.is_empty() {
-        String::new()
-    } else {
-        element(&format!("{action}Result"), result.to_string())
-    };
+    // Always there, even empty: the SDKs look for it when the action has an (empty) result.
+    let result = element(&format!("{action}Result"), result.to_string());
     format!(
         "<{action}Response xmlns=\"{NAMESPACE}\">{result}<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{action}Response>",
         request_id()

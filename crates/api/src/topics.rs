@@ -5,6 +5,8 @@
 //! | --- | --- | --- |
 //! | `CreateTopic` | `name`, optional `attributes` and `tags` (objects of strings) | the topic |
 //! | `GetTopicAttributes` | `topicArn` | the topic, with every attribute SNS reports |
+//! | `SetTopicAttributes` | `topicArn`, `attributeName`, `attributeValue` | the topic |
+//! | `TagResource`, `UntagResource`, `ListTagsForResource` | `resourceArn` (a topic ARN), `tags` (an object of strings) or `tagKeys` | `{"tags"}` |
 //! | `ListTopics` | none | `{"topics": [topic, ...]}` by name |
 //! | `DeleteTopic` | `topicArn` | `{}` (also when there was no such topic, as on SNS) |
 //! | `Subscribe` | `topicArn`, `protocol` (`sqs`, `lambda`, `function`, `http`), `endpoint`, optional `attributes` | the subscription |
@@ -35,9 +37,13 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 
 /// The operations this module answers.
-const OPERATIONS: [&str; 11] = [
+const OPERATIONS: [&str; 15] = [
     "CreateTopic",
     "GetTopicAttributes",
+    "SetTopicAttributes",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
     "ListTopics",
     "DeleteTopic",
     "Subscribe",
@@ -74,6 +80,28 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
             Ok(topic_json(&topic, count, &attributes))
+        }
+        "SetTopicAttributes" => {
+            let arn = topic_arn(api, input)?;
+            let name = required(input, "attributeName")?;
+            let value = optional(input, "attributeValue")?.unwrap_or_default();
+            let topic = engine.set_topic_attribute(&arn, name, value).await?;
+            Ok(topic_json(&topic, 0, &topic.attributes))
+        }
+        "TagResource" | "UntagResource" | "ListTagsForResource" => {
+            let arn = required(input, "resourceArn")?;
+            let topic = match operation {
+                "TagResource" => {
+                    let tags = string_map(input, "tags")?.unwrap_or_default();
+                    engine.tag_topic(arn, &tags, &[]).await?
+                }
+                "UntagResource" => {
+                    let keys = crate::wire::string_list(input, "tagKeys")?.unwrap_or_default();
+                    engine.tag_topic(arn, &BTreeMap::new(), &keys).await?
+                }
+                _ => engine.get_topic(arn).await?,
+            };
+            Ok(json!({ "tags": topic.tags }))
         }
         "ListTopics" => {
             let mut counts: HashMap<String, usize> = HashMap::new();

@@ -489,6 +489,70 @@ impl Engine {
         Ok(out)
     }
 
+    /// Changes one attribute of a topic (`SetTopicAttributes`), checked as at creation;
+    /// `FifoTopic` cannot change.
+    pub async fn set_topic_attribute(
+        &self,
+        arn: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<TopicRecord, Error> {
+        if name == "FifoTopic" {
+            return Err(invalid(
+                "AttributeName: FifoTopic is set when a topic is created and cannot change",
+            ));
+        }
+        self.edit_topic(arn, |record| {
+            let mut attributes = record.attributes.clone();
+            attributes.insert(name.to_string(), value.to_string());
+            record.attributes = check_topic_attributes(&attributes, record.fifo)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Adds (or replaces) `add` and removes `remove` among a topic's tags (`TagResource`,
+    /// `UntagResource`); at most 50 tags.
+    pub async fn tag_topic(
+        &self,
+        arn: &str,
+        add: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<TopicRecord, Error> {
+        self.edit_topic(arn, |record| {
+            let mut tags = record.tags.clone();
+            tags.extend(add.iter().map(|(k, v)| (k.clone(), v.clone())));
+            for key in remove {
+                tags.remove(key);
+            }
+            if tags.len() > 50 {
+                return Err(invalid("Tags: a topic may have at most 50 tags"));
+            }
+            record.tags = tags;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads a topic, lets `change` edit it, and writes it back (refused if it changed since).
+    async fn edit_topic(
+        &self,
+        arn: &str,
+        change: impl FnOnce(&mut TopicRecord) -> Result<(), Error>,
+    ) -> Result<TopicRecord, Error> {
+        let name = self.topic_name(arn)?;
+        let Some(document) = self.store().get_document(TOPIC, name).await? else {
+            return Err(not_found("Topic"));
+        };
+        let mut record = self.read_topic(name, &document.body)?;
+        change(&mut record)?;
+        let body = documents::labelled_body(&record.attributes, &record.tags, record.created, None);
+        self.store()
+            .put_document(TOPIC, name, body, Some(document.version))
+            .await?;
+        Ok(record)
+    }
+
     /// Deletes a topic and its subscriptions; deleting one that does not exist does nothing, as
     /// on SNS. Deliveries of its messages not yet made are dropped.
     pub async fn delete_topic(&self, arn: &str) -> Result<(), Error> {
