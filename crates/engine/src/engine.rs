@@ -204,6 +204,9 @@ impl Engine {
         let engine = Engine { inner };
         engine.tasks().report_to(engine.reporter());
         engine.resume().await?;
+        if let Err(error) = engine.resume_move_tasks().await {
+            tracing::warn!(%error, "Message move tasks not resumed.");
+        }
         engine.resume_mappings().await?;
         Ok(engine)
     }

@@ -5,12 +5,21 @@
 //! A task moves the messages the dead-letter queue holds when it starts (its
 //! `ApproximateNumberOfMessagesToMove`), in batches paced to `MaxNumberOfMessagesPerSecond`;
 //! each batch is one atomic store operation, so a message is never in both queues. One task runs
-//! per source queue at a time. Tasks live in this process: a restart ends a running task, and
-//! what it had not moved stays in the dead-letter queue.
+//! per source queue at a time.
+//!
+//! Tasks are durable: each is a store document (kind `move-task`, keyed by its handle) written
+//! when it starts, after each batch and when it ends. When the engine starts it resumes the
+//! tasks that were `RUNNING`, from the count of messages moved as last written, and ends those
+//! that were `CANCELLING` as `CANCELLED`. A stop between a batch and the write of its count
+//! leaves the count one batch short, and the resumed task may then move up to one batch of
+//! messages that reached the dead-letter queue after it started. Each message still moves once:
+//! a batch is one atomic store operation. `ListMessageMoveTasks` reads the documents.
 
 use super::{Engine, QueueRecord, invalid, lock, queue_name_of, refused};
+use crate::documents;
 use crate::error::Error;
 use jiff::Timestamp;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +27,9 @@ use std::time::Duration;
 
 /// The rate of a task that names none, in messages per second.
 const DEFAULT_RATE: u64 = 500;
+
+/// The document kind of move tasks.
+const MOVE_TASK: &str = "move-task";
 
 /// A move task as `ListMessageMoveTasks` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +54,44 @@ pub struct MoveTask {
     pub failure: Option<String>,
 }
 
+impl MoveTask {
+    fn body(&self) -> String {
+        json!({
+            "status": self.status,
+            "sourceArn": self.source_arn,
+            "destinationArn": self.destination_arn,
+            "maxPerSecond": self.max_per_second,
+            "moved": self.moved,
+            "toMove": self.to_move,
+            "started": self.started.to_string(),
+            "failure": self.failure,
+        })
+        .to_string()
+    }
+
+    fn read(handle: &str, text: &str) -> Result<MoveTask, Error> {
+        let value = documents::parse(MOVE_TASK, handle, text)?;
+        let corrupt = |what: &str| documents::corrupt(MOVE_TASK, handle, format!("bad {what}"));
+        Ok(MoveTask {
+            handle: handle.to_string(),
+            status: value["status"]
+                .as_str()
+                .ok_or_else(|| corrupt("status"))?
+                .to_string(),
+            source_arn: value["sourceArn"]
+                .as_str()
+                .ok_or_else(|| corrupt("sourceArn"))?
+                .to_string(),
+            destination_arn: value["destinationArn"].as_str().map(str::to_string),
+            max_per_second: value["maxPerSecond"].as_u64(),
+            moved: value["moved"].as_u64().unwrap_or(0),
+            to_move: value["toMove"].as_u64().unwrap_or(0),
+            started: documents::timestamp(&value, "started").ok_or_else(|| corrupt("started"))?,
+            failure: value["failure"].as_str().map(str::to_string),
+        })
+    }
+}
+
 /// One task's live state.
 struct Task {
     record: Mutex<MoveTask>,
@@ -57,10 +107,10 @@ impl Task {
     }
 }
 
-/// The move tasks of this process, newest last per source queue.
+/// The move tasks this process runs (or ran), by handle.
 #[derive(Default)]
 pub(crate) struct Moves {
-    tasks: Mutex<BTreeMap<String, Vec<Arc<Task>>>>,
+    tasks: Mutex<BTreeMap<String, Arc<Task>>>,
 }
 
 impl Engine {
@@ -94,12 +144,12 @@ impl Engine {
                  Must be between 1 and 500."
             )));
         }
-        let moves = &self.inner().queues.moves;
-        if lock(&moves.tasks)
-            .get(source_arn)
-            .and_then(|tasks| tasks.last())
-            .is_some_and(|t| lock(&t.record).status == "RUNNING")
-        {
+        let running = self
+            .stored_move_tasks()
+            .await?
+            .iter()
+            .any(|t| t.source_arn == source_arn && t.status == "RUNNING");
+        if running {
             return Err(invalid(
                 "There is already a task running. Only one active task is allowed for a source \
                  queue arn at a given time.",
@@ -111,31 +161,87 @@ impl Engine {
             .await?;
         let to_move = counts.visible + counts.in_flight + counts.delayed;
         let handle = uuid::Uuid::new_v4().to_string();
+        let record = MoveTask {
+            handle: handle.clone(),
+            status: "RUNNING".to_string(),
+            source_arn: source_arn.to_string(),
+            destination_arn: destination_arn.map(str::to_string),
+            max_per_second,
+            moved: 0,
+            to_move,
+            started: self.clock().now(),
+            failure: None,
+        };
+        self.store()
+            .put_document(MOVE_TASK, &handle, record.body(), None)
+            .await?;
+        self.launch_move_task(record, source, destination);
+        Ok(handle)
+    }
+
+    /// Runs a task (new or resumed) in the background.
+    fn launch_move_task(
+        &self,
+        record: MoveTask,
+        source: QueueRecord,
+        destination: Option<QueueRecord>,
+    ) {
+        let rate = record.max_per_second.unwrap_or(DEFAULT_RATE);
         let task = Arc::new(Task {
-            record: Mutex::new(MoveTask {
-                handle: handle.clone(),
-                status: "RUNNING".to_string(),
-                source_arn: source_arn.to_string(),
-                destination_arn: destination_arn.map(str::to_string),
-                max_per_second,
-                moved: 0,
-                to_move,
-                started: self.clock().now(),
-                failure: None,
-            }),
-            moved: AtomicU64::new(0),
+            moved: AtomicU64::new(record.moved),
+            record: Mutex::new(record),
             cancel: AtomicBool::new(false),
         });
-        lock(&moves.tasks)
-            .entry(source_arn.to_string())
-            .or_default()
-            .push(task.clone());
+        let handle = lock(&task.record).handle.clone();
+        lock(&self.inner().queues.moves.tasks).insert(handle, task.clone());
         let engine = self.clone();
-        let rate = max_per_second.unwrap_or(DEFAULT_RATE);
         tokio::spawn(async move {
             run(engine, task, source, destination, rate).await;
         });
-        Ok(handle)
+    }
+
+    /// Every stored move task.
+    async fn stored_move_tasks(&self) -> Result<Vec<MoveTask>, Error> {
+        self.store()
+            .list_documents(MOVE_TASK, "")
+            .await?
+            .iter()
+            .map(|d| MoveTask::read(&d.key, &d.body))
+            .collect()
+    }
+
+    /// Resumes the move tasks a stopped process left `RUNNING` and ends those it left
+    /// `CANCELLING` (see the module documentation). Called when the engine starts.
+    pub(crate) async fn resume_move_tasks(&self) -> Result<(), Error> {
+        for mut record in self.stored_move_tasks().await? {
+            match record.status.as_str() {
+                "CANCELLING" => {
+                    record.status = "CANCELLED".to_string();
+                    store_task(self, &record).await?;
+                }
+                "RUNNING" => {
+                    let source = self.queue_by_arn(&record.source_arn, "SourceArn").await;
+                    let destination = match &record.destination_arn {
+                        Some(arn) => self.queue_by_arn(arn, "DestinationArn").await.map(Some),
+                        None => Ok(None),
+                    };
+                    match (source, destination) {
+                        (Ok(source), Ok(destination)) => {
+                            tracing::info!(task = %record.handle, source = %record.source_arn,
+                                moved = record.moved, "Message move task resumed.");
+                            self.launch_move_task(record, source, destination);
+                        }
+                        (Err(error), _) | (_, Err(error)) => {
+                            record.status = "FAILED".to_string();
+                            record.failure = Some(error.to_string());
+                            store_task(self, &record).await?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// The move tasks of a dead-letter queue, newest first, at most `max`.
@@ -145,10 +251,17 @@ impl Engine {
         max: usize,
     ) -> Result<Vec<MoveTask>, Error> {
         self.queue_by_arn(source_arn, "SourceArn").await?;
-        Ok(lock(&self.inner().queues.moves.tasks)
-            .get(source_arn)
-            .map(|tasks| tasks.iter().rev().take(max).map(|t| t.snapshot()).collect())
-            .unwrap_or_default())
+        let live = lock(&self.inner().queues.moves.tasks).clone();
+        let mut tasks: Vec<MoveTask> = self
+            .stored_move_tasks()
+            .await?
+            .into_iter()
+            .filter(|t| t.source_arn == source_arn)
+            .map(|t| live.get(&t.handle).map_or(t, |task| task.snapshot()))
+            .collect();
+        tasks.sort_by_key(|t| std::cmp::Reverse(t.started));
+        tasks.truncate(max);
+        Ok(tasks)
     }
 
     /// Cancels a running move task; how many messages it had moved.
@@ -156,15 +269,21 @@ impl Engine {
         if uuid::Uuid::parse_str(handle).is_err() {
             return Err(invalid("Value for parameter TaskHandle is invalid."));
         }
-        let tasks = lock(&self.inner().queues.moves.tasks);
-        let task = tasks
-            .values()
-            .flatten()
-            .find(|t| lock(&t.record).handle == handle)
-            .cloned();
-        drop(tasks);
+        let task = lock(&self.inner().queues.moves.tasks).get(handle).cloned();
         let Some(task) = task else {
-            return Err(refused("ResourceNotFoundException", "Task does not exist."));
+            return match self.store().get_document(MOVE_TASK, handle).await? {
+                Some(document) => {
+                    let record = MoveTask::read(handle, &document.body)?;
+                    Err(refused(
+                        "UnsupportedOperation",
+                        format!(
+                            "Task {handle} is {}: only a running task can be cancelled.",
+                            record.status
+                        ),
+                    ))
+                }
+                None => Err(refused("ResourceNotFoundException", "Task does not exist.")),
+            };
         };
         {
             let mut record = lock(&task.record);
@@ -180,6 +299,7 @@ impl Engine {
             record.status = "CANCELLING".to_string();
         }
         task.cancel.store(true, Ordering::SeqCst);
+        save(self, &task.snapshot()).await;
         Ok(task.moved.load(Ordering::SeqCst))
     }
 
@@ -249,6 +369,7 @@ async fn run(
             Ok(0) => break "COMPLETED",
             Ok(n) => {
                 task.moved.fetch_add(n, Ordering::SeqCst);
+                save(&engine, &task.snapshot()).await;
                 super::Counters::add(&engine.inner().queues.counters(&source.name).redriven, n);
                 for queue in &woken {
                     engine.inner().queues.signal(queue).notify_waiters();
@@ -267,4 +388,26 @@ async fn run(
         "Message move task ended."
     );
     lock(&task.record).status = status.to_string();
+    save(&engine, &task.snapshot()).await;
+}
+
+/// Writes a task's document; a failed write is logged (the next one, or the final one, retries).
+async fn save(engine: &Engine, record: &MoveTask) {
+    if let Err(error) = store_task(engine, record).await {
+        tracing::warn!(task = %record.handle, %error, "Message move task progress not stored.");
+    }
+}
+
+/// Creates or replaces a task's document. Only the process running a task writes it.
+async fn store_task(engine: &Engine, record: &MoveTask) -> Result<(), Error> {
+    let expected = engine
+        .store()
+        .get_document(MOVE_TASK, &record.handle)
+        .await?
+        .map(|d| d.version);
+    engine
+        .store()
+        .put_document(MOVE_TASK, &record.handle, record.body(), expected)
+        .await?;
+    Ok(())
 }
