@@ -68,3 +68,16 @@ pub(crate) fn strings(value: &Value) -> BTreeMap<String, String> {
 pub(crate) fn timestamp(value: &Value, key: &str) -> Option<Timestamp> {
     value[key].as_str().and_then(|t| t.parse().ok())
 }
+
+/// Creates or replaces the document `kind`/`key` with `body`, whatever version it has (for
+/// documents only one writer changes: a task's progress, an alarm's window or model).
+pub(crate) async fn upsert(
+    store: &dyn store::Store,
+    kind: &str,
+    key: &str,
+    body: String,
+) -> Result<(), Error> {
+    let expected = store.get_document(kind, key).await?.map(|d| d.version);
+    store.put_document(kind, key, body, expected).await?;
+    Ok(())
+}

@@ -13,6 +13,7 @@ use engine::{Engine, Handlers, ManualClock};
 use jiff::SignedDuration;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use support::setup;
 
@@ -388,5 +389,39 @@ async fn an_alarm_watches_a_custom_metric_put_before_it_is_first_reported() {
     assert!(
         refused.to_string().contains("not a weir metric"),
         "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn an_alarms_window_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let clock = Arc::new(ManualClock::new(support::t0()));
+    let start = || support::engine_with(support::open(&dir), clock.clone(), Handlers::new());
+    let first = start().await;
+    let none = BTreeMap::new();
+    first
+        .create_queue("work", &none, &none)
+        .await
+        .expect("queue");
+    let mut alarm = sent_alarm("busy", "work", "");
+    alarm.actions = Actions::default();
+    first.put_alarm(alarm).await.expect("puts");
+    // One breaching period of the two needed.
+    send(&first, "work", 3).await;
+    period(&first, &clock, &["busy"]).await;
+    assert_eq!(state(&first, "busy").await, AlarmState::InsufficientData);
+    drop(first);
+
+    // The second process goes on with the stored window: its first period breaches too, and
+    // with the one before the restart that makes two of three.
+    let second = start().await;
+    send(&second, "work", 2).await;
+    period(&second, &clock, &["busy"]).await;
+    let record = second.get_alarm("busy").await.expect("the alarm");
+    assert_eq!(record.state, AlarmState::Alarm, "{}", record.reason);
+    assert!(
+        record.reason.contains("3.0 (01/01/26 00:00:00)"),
+        "the datapoint from before the restart counts: {}",
+        record.reason
     );
 }

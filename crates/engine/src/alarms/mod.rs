@@ -10,8 +10,12 @@
 //!   counter's datapoint is its increase over the period, a gauge's its value at the period's
 //!   end; the statistic is taken over the series whose labels match the alarm's dimensions
 //!   (`SampleCount` is how many series matched). No matching series is a missing datapoint.
-//!   Histograms are refused. Datapoints live in memory: after a restart an alarm's window
-//!   starts again empty. Composite alarms are evaluated after the metric alarms, every tick.
+//!   Histograms are refused. Composite alarms are evaluated after the metric alarms, every tick.
+//! - **Windows are durable.** An alarm's evaluation range (its last N + 2 datapoints, with their
+//!   bands) and when its next period ends are a document of kind `alarm-window`, written once
+//!   per period. After a restart the window goes on where it was: the periods the process was
+//!   down for are missing datapoints, and counters (which start again from zero with the
+//!   process) count from zero for the first period.
 //! - **Anomaly detection.** An anomaly alarm (`AlarmKind::Anomaly`) is a metric alarm compared
 //!   with a band (`anomaly`) learned from its own datapoints: each datapoint carries the band as
 //!   it stood before the datapoint was learned, so `evaluate` judges it like any other. The
@@ -37,6 +41,9 @@ const ALARM: &str = "alarm";
 
 /// The document kind of anomaly alarms' models, keyed by the alarm's name.
 const ALARM_MODEL: &str = "alarm-model";
+
+/// The document kind of alarms' windows.
+const ALARM_WINDOW: &str = "alarm-window";
 
 /// How many history items an alarm keeps.
 pub const MAX_HISTORY: usize = 100;
@@ -758,15 +765,7 @@ impl Engine {
     /// Stores the model (its [`anomaly::Model::to_json`]) of the anomaly alarm `name` on `m`.
     async fn save_model(&self, name: &str, m: &MetricAlarm, model: Value) -> Result<(), Error> {
         let body = json!({"source": model_source(m), "model": model}).to_string();
-        let expected = self
-            .store()
-            .get_document(ALARM_MODEL, name)
-            .await?
-            .map(|d| d.version);
-        self.store()
-            .put_document(ALARM_MODEL, name, body, expected)
-            .await?;
-        Ok(())
+        crate::documents::upsert(self.store().as_ref(), ALARM_MODEL, name, body).await
     }
 
     /// Sets the band of each anomaly alarm among `records`, at `now`, from the stored models
@@ -857,6 +856,7 @@ impl Engine {
         for name in names {
             self.store().delete_document(ALARM, name).await?;
             self.store().delete_document(ALARM_MODEL, name).await?;
+            self.store().delete_document(ALARM_WINDOW, name).await?;
             lock(&self.inner().alarms.windows).remove(name);
             lock(&self.inner().alarms.evaluated).remove(name);
         }
@@ -906,25 +906,32 @@ impl Engine {
             };
             let current = m.matching(families);
             if window.is_some() {
-                // Unknown here (a restart, another node's put): start its window now.
+                // Unknown here (a restart, another node's put): go on with its stored window, or
+                // start one now.
                 let model = match band {
                     Some(_) => Some(self.load_model(&record.alarm.name, m).await?),
                     None => None,
                 };
+                let (next_due, previous, datapoints) =
+                    match self.load_window(&record.alarm.name, &source).await? {
+                        // The counters started again with this process: from zero.
+                        Some((next_due, datapoints)) => (next_due, HashMap::new(), datapoints),
+                        None => (due(now, m.period), current, VecDeque::new()),
+                    };
                 lock(&self.inner().alarms.windows).insert(
                     record.alarm.name.clone(),
                     Window {
                         source: model_source(m),
-                        next_due: due(now, m.period),
-                        previous: current,
-                        datapoints: VecDeque::new(),
+                        next_due,
+                        previous,
+                        datapoints,
                         model,
                     },
                 );
                 lock(&self.inner().alarms.evaluated).insert(record.alarm.name.clone(), now);
                 continue;
             }
-            let (datapoints, learned): (Vec<Datapoint>, Option<Value>) = {
+            let (datapoints, learned, stored): (Vec<Datapoint>, Option<Value>, String) = {
                 let mut windows = lock(&self.inner().alarms.windows);
                 let Some(w) = windows.get_mut(&record.alarm.name) else {
                     continue;
@@ -975,8 +982,15 @@ impl Engine {
                 let learned = learned
                     .then(|| w.model.as_ref().map(anomaly::Model::to_json))
                     .flatten();
-                (w.datapoints.iter().copied().collect(), learned)
+                (
+                    w.datapoints.iter().copied().collect(),
+                    learned,
+                    window_body(w),
+                )
             };
+            if let Err(error) = self.save_window(&record.alarm.name, stored).await {
+                tracing::warn!(alarm = %record.alarm.name, %error, "Alarm window not stored.");
+            }
             if let Some(model) = learned
                 && let Err(error) = self.save_model(&record.alarm.name, m, model).await
             {
@@ -1078,6 +1092,65 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+/// A window as its `alarm-window` document holds it.
+fn window_body(w: &Window) -> String {
+    let datapoints: Vec<Value> = w
+        .datapoints
+        .iter()
+        .map(|d| {
+            json!({
+                "at": d.at.to_string(),
+                "value": d.value,
+                "band": d.band.map(|b| json!({"lower": b.lower, "upper": b.upper})),
+            })
+        })
+        .collect();
+    json!({"source": w.source, "nextDue": w.next_due.to_string(), "datapoints": datapoints})
+        .to_string()
+}
+
+impl Engine {
+    /// The stored window of alarm `name` (when its next period ends, its datapoints), if there
+    /// is one and it sampled `source`.
+    async fn load_window(
+        &self,
+        name: &str,
+        source: &Value,
+    ) -> Result<Option<(Timestamp, VecDeque<Datapoint>)>, Error> {
+        let Some(document) = self.store().get_document(ALARM_WINDOW, name).await? else {
+            return Ok(None);
+        };
+        let value = crate::documents::parse(ALARM_WINDOW, name, &document.body)?;
+        if &value["source"] != source {
+            return Ok(None);
+        }
+        let Some(next_due) = crate::documents::timestamp(&value, "nextDue") else {
+            return Ok(None);
+        };
+        let datapoints = value["datapoints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| {
+                Some(Datapoint {
+                    at: crate::documents::timestamp(d, "at")?,
+                    value: d["value"].as_f64(),
+                    band: match (d["band"]["lower"].as_f64(), d["band"]["upper"].as_f64()) {
+                        (Some(lower), Some(upper)) => Some(anomaly::Band { lower, upper }),
+                        _ => None,
+                    },
+                })
+            })
+            .collect();
+        Ok(Some((next_due, datapoints)))
+    }
+
+    /// Stores alarm `name`'s window (its [`window_body`]).
+    async fn save_window(&self, name: &str, body: String) -> Result<(), Error> {
+        crate::documents::upsert(self.store().as_ref(), ALARM_WINDOW, name, body).await
     }
 }
 

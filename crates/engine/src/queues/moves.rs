@@ -400,14 +400,11 @@ async fn save(engine: &Engine, record: &MoveTask) {
 
 /// Creates or replaces a task's document. Only the process running a task writes it.
 async fn store_task(engine: &Engine, record: &MoveTask) -> Result<(), Error> {
-    let expected = engine
-        .store()
-        .get_document(MOVE_TASK, &record.handle)
-        .await?
-        .map(|d| d.version);
-    engine
-        .store()
-        .put_document(MOVE_TASK, &record.handle, record.body(), expected)
-        .await?;
-    Ok(())
+    documents::upsert(
+        engine.store().as_ref(),
+        MOVE_TASK,
+        &record.handle,
+        record.body(),
+    )
+    .await
 }
