@@ -81,3 +81,50 @@ pub(crate) async fn upsert(
     store.put_document(kind, key, body, expected).await?;
     Ok(())
 }
+
+/// How [`edit`] reads and writes one kind of record.
+pub(crate) struct Codec<T, R, W>
+where
+    R: Fn(&str) -> Result<T, Error>,
+    W: Fn(&T) -> String,
+{
+    /// The document kind.
+    pub kind: &'static str,
+    /// The record from a document's body.
+    pub read: R,
+    /// A record's body.
+    pub write: W,
+}
+
+/// Reads the record `key`, lets `change` edit it and writes it back; when another writer changed
+/// the document meanwhile, starts again from its new version. `missing` is the error for a
+/// record that does not exist (or was deleted meanwhile).
+pub(crate) async fn edit<T, R, W>(
+    store: &dyn store::Store,
+    codec: &Codec<T, R, W>,
+    key: &str,
+    missing: impl Fn() -> Error,
+    change: impl Fn(&mut T) -> Result<(), Error>,
+) -> Result<T, Error>
+where
+    R: Fn(&str) -> Result<T, Error>,
+    W: Fn(&T) -> String,
+{
+    loop {
+        let Some(document) = store.get_document(codec.kind, key).await? else {
+            return Err(missing());
+        };
+        let mut record = (codec.read)(&document.body)?;
+        change(&mut record)?;
+        let body = (codec.write)(&record);
+        match store
+            .put_document(codec.kind, key, body, Some(document.version))
+            .await
+        {
+            Ok(_) => return Ok(record),
+            Err(store::Error::Conflict { .. }) => continue,
+            Err(store::Error::NotFound { .. }) => return Err(missing()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -478,24 +478,25 @@ impl Engine {
         name: &str,
         edit: impl Fn(&mut QueueRecord) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        loop {
-            let Some(document) = self.store().get_document(QUEUE, name).await? else {
-                return Err(does_not_exist());
-            };
-            let mut record = read(name, &document.body, self)?;
-            edit(&mut record)?;
-            record.modified = self.clock().now();
-            match self
-                .store()
-                .put_document(QUEUE, name, body(&record), Some(document.version))
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(store::Error::Conflict { .. }) => continue,
-                Err(store::Error::NotFound { .. }) => return Err(does_not_exist()),
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let codec = crate::documents::Codec {
+            kind: QUEUE,
+            read: |text: &str| read(name, text, self),
+            write: body,
+        };
+        let now = self.clock().now();
+        crate::documents::edit(
+            self.store().as_ref(),
+            &codec,
+            name,
+            does_not_exist,
+            |record| {
+                edit(record)?;
+                record.modified = now;
+                Ok(())
+            },
+        )
+        .await
+        .map(drop)
     }
 
     /// Checks a queue's redrive policy: the dead-letter queue exists, has the same type, and its

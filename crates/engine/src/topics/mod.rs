@@ -534,23 +534,29 @@ impl Engine {
         .await
     }
 
-    /// Reads a topic, lets `change` edit it, and writes it back (refused if it changed since).
+    /// Reads a topic, lets `change` edit it, and writes it back (again, when another writer
+    /// changed it meanwhile).
     async fn edit_topic(
         &self,
         arn: &str,
-        change: impl FnOnce(&mut TopicRecord) -> Result<(), Error>,
+        change: impl Fn(&mut TopicRecord) -> Result<(), Error>,
     ) -> Result<TopicRecord, Error> {
         let name = self.topic_name(arn)?;
-        let Some(document) = self.store().get_document(TOPIC, name).await? else {
-            return Err(not_found("Topic"));
+        let codec = documents::Codec {
+            kind: TOPIC,
+            read: |text: &str| self.read_topic(name, text),
+            write: |record: &TopicRecord| {
+                documents::labelled_body(&record.attributes, &record.tags, record.created, None)
+            },
         };
-        let mut record = self.read_topic(name, &document.body)?;
-        change(&mut record)?;
-        let body = documents::labelled_body(&record.attributes, &record.tags, record.created, None);
-        self.store()
-            .put_document(TOPIC, name, body, Some(document.version))
-            .await?;
-        Ok(record)
+        documents::edit(
+            self.store().as_ref(),
+            &codec,
+            name,
+            || not_found("Topic"),
+            change,
+        )
+        .await
     }
 
     /// Deletes a topic and its subscriptions; deleting one that does not exist does nothing, as
