@@ -82,6 +82,28 @@ fn positive(input: &Value, member: &str) -> Result<Option<u64>, ApiError> {
     }
 }
 
+/// `evaluationPeriods` (N), which every metric alarm needs.
+fn evaluation_periods(input: &Value) -> Result<u64, ApiError> {
+    positive(input, "evaluationPeriods")?
+        .ok_or_else(|| invalid("evaluationPeriods is required".into()))
+}
+
+/// `datapointsToAlarm` (M, default N) and `treatMissingData` (default `missing`).
+fn datapoints_and_missing(
+    input: &Value,
+    evaluation_periods: u64,
+) -> Result<(usize, MissingData), ApiError> {
+    let m = positive(input, "datapointsToAlarm")?.unwrap_or(evaluation_periods);
+    let treat = choice(
+        input,
+        "treatMissingData",
+        Some("missing"),
+        &MissingData::NAMES,
+        MissingData::parse,
+    )?;
+    Ok((m as usize, treat))
+}
+
 fn actions(input: &Value) -> Result<Actions, ApiError> {
     Ok(Actions {
         alarm: string_list(input, "alarmActions")?.unwrap_or_default(),
@@ -101,8 +123,7 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
             } else if !matches!(input.get("metrics"), None | Some(Value::Null)) {
                 anomaly_alarm(input)?
             } else {
-                let evaluation_periods = positive(input, "evaluationPeriods")?
-                    .ok_or_else(|| invalid("evaluationPeriods is required".into()))?;
+                let evaluation_periods = evaluation_periods(input)?;
                 if let Some(id) = optional(input, "thresholdMetricId")? {
                     return Err(invalid(format!(
                         "thresholdMetricId {id} names an ANOMALY_DETECTION_BAND expression of \
@@ -131,31 +152,27 @@ pub async fn call(api: &Api, operation: &str, input: &Value) -> Result<Value, Ap
                     Some(other) => return Err(wrong_type("threshold", "a number", other)),
                 };
                 let (metric_name, dimensions) = metric_of(input, "")?;
+                let statistic = choice(
+                    input,
+                    "statistic",
+                    None,
+                    &Statistic::NAMES,
+                    Statistic::parse,
+                )?;
+                let period = positive(input, "period")?
+                    .ok_or_else(|| invalid("period is required".into()))?;
+                let (datapoints_to_alarm, treat_missing_data) =
+                    datapoints_and_missing(input, evaluation_periods)?;
                 AlarmKind::Metric(MetricAlarm {
                     metric_name,
                     dimensions,
-                    statistic: choice(
-                        input,
-                        "statistic",
-                        None,
-                        &Statistic::NAMES,
-                        Statistic::parse,
-                    )?,
-                    period: positive(input, "period")?
-                        .ok_or_else(|| invalid("period is required".into()))?,
+                    statistic,
+                    period,
                     evaluation_periods: evaluation_periods as usize,
-                    datapoints_to_alarm: positive(input, "datapointsToAlarm")?
-                        .unwrap_or(evaluation_periods)
-                        as usize,
+                    datapoints_to_alarm,
                     threshold,
                     comparison,
-                    treat_missing_data: choice(
-                        input,
-                        "treatMissingData",
-                        Some("missing"),
-                        &MissingData::NAMES,
-                        MissingData::parse,
-                    )?,
+                    treat_missing_data,
                 })
             };
             let record = engine
@@ -462,8 +479,9 @@ fn anomaly_alarm(input: &Value) -> Result<AlarmKind, ApiError> {
             )));
         }
     };
-    let evaluation_periods = positive(input, "evaluationPeriods")?
-        .ok_or_else(|| invalid("evaluationPeriods is required".into()))?;
+    let evaluation_periods = evaluation_periods(input)?;
+    let (datapoints_to_alarm, treat_missing_data) =
+        datapoints_and_missing(input, evaluation_periods)?;
     Ok(AlarmKind::Anomaly(
         MetricAlarm {
             metric_name,
@@ -471,17 +489,10 @@ fn anomaly_alarm(input: &Value) -> Result<AlarmKind, ApiError> {
             statistic,
             period,
             evaluation_periods: evaluation_periods as usize,
-            datapoints_to_alarm: positive(input, "datapointsToAlarm")?.unwrap_or(evaluation_periods)
-                as usize,
+            datapoints_to_alarm,
             threshold: 0.0,
             comparison,
-            treat_missing_data: choice(
-                input,
-                "treatMissingData",
-                Some("missing"),
-                &MissingData::NAMES,
-                MissingData::parse,
-            )?,
+            treat_missing_data,
         },
         AnomalyBand {
             width,
